@@ -1,0 +1,115 @@
+package apicsim
+
+import (
+	"slices"
+	"strings"
+	"time"
+)
+
+// runQuery evaluates a query against the store. Called with s.mu held.
+func (s *Sim) runQuery(q *query) (*queryResult, error) {
+	var objs []*Object
+	for _, o := range s.candidates(q) {
+		if q.matches(o, s.st.lookup) {
+			objs = append(objs, o)
+		}
+	}
+	if q.orderBy != "" && q.orderBy != "dn" {
+		slices.SortStableFunc(objs, func(a, b *Object) int {
+			x, _ := a.Get(q.orderBy)
+			y, _ := b.Get(q.orderBy)
+			return compareValues(x, y)
+		})
+	}
+	if q.desc {
+		slices.Reverse(objs)
+	}
+	res := &queryResult{total: len(objs)}
+	if q.pageSize == 0 {
+		if len(objs) > s.cfg.MaxResultSize {
+			return nil, errTooBig
+		}
+		res.objs = objs
+		return res, nil
+	}
+	start := min(q.page*q.pageSize, len(objs))
+	res.objs = objs[start:min(start+q.pageSize, len(objs))]
+	return res, nil
+}
+
+// candidates returns, in DN order, the objects a query could match.
+func (s *Sim) candidates(q *query) []*Object {
+	var objs []*Object
+	if classes := q.classes(); classes != nil {
+		for _, cls := range classes {
+			if ci := s.st.classes[cls]; ci != nil {
+				for _, dn := range ci.sortedDNs() {
+					objs = append(objs, s.st.objs[dn])
+				}
+			}
+		}
+		if len(classes) > 1 {
+			slices.SortFunc(objs, func(a, b *Object) int { return strings.Compare(a.DN, b.DN) })
+		}
+		return objs
+	}
+	if o := s.st.objs[q.dn]; o != nil {
+		objs = append(objs, o)
+	}
+	sub := s.st.subtree(q.dn)
+	slices.SortFunc(sub, func(a, b *Object) int { return strings.Compare(a.DN, b.DN) })
+	return append(objs, sub...)
+}
+
+// subscribe registers a subscription for the query and tells the ground
+// truth that its user sees the query's scope again. Called with s.mu held,
+// in the same critical section as the query's result, so the answer is the
+// exact state at the moment pushes start.
+func (s *Sim) subscribe(sess *session, q *query, now time.Time, mute bool) *subscription {
+	timeout := s.cfg.SubscriptionTimeout
+	if q.refreshTimeout > 0 {
+		timeout = min(time.Duration(q.refreshTimeout)*time.Second, maxRefreshTimeout)
+	}
+	sub := &subscription{
+		id:      s.newSubID(),
+		sess:    sess,
+		q:       q,
+		timeout: timeout,
+		expires: now.Add(timeout),
+		mute:    mute,
+	}
+	sess.subs[sub.id] = sub
+	sess.ctrl.subs[sub.id] = sub
+	if !mute {
+		s.userTruth(sess.user).visible(q, s.st)
+	}
+	return sub
+}
+
+// pushBeforeResponse reproduces the race of apic-protocol.md §8.16: a
+// change in the new subscription's scope is pushed, and written, before
+// the subscribe answer leaves.
+func (s *Sim) pushBeforeResponse(sub *subscription) {
+	s.mu.Lock()
+	var target *Object
+	for _, o := range s.candidates(sub.q) {
+		if sub.q.matches(o, s.st.lookup) {
+			target = o
+			break
+		}
+	}
+	sock := sub.sess.sock
+	if target != nil {
+		// A realistic change (faults move through their lifecycle), so
+		// the client's fingerprint sees it as any other.
+		changed := mutateAttrs(s.rng, target.Class, target.Map())
+		if changed == nil {
+			changed = map[string]string{"descr": "touched " + apicTime(s.now())}
+		}
+		_ = s.modifyLocked(target.DN, changed)
+	}
+	s.mu.Unlock()
+	if target != nil && sock != nil {
+		sock.waitFlushed(2 * time.Second)
+	}
+}

@@ -1,0 +1,93 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestServe starts the command on free ports, reads the addresses it
+// prints, and logs in the way `curl` would.
+func TestServe(t *testing.T) {
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	o := options{
+		controllers: 2, listen: []string{"127.0.0.1:0"}, adminListen: "127.0.0.1:0",
+		profile: "demo", churnRate: 5, seed: 3, username: "admin", password: "secret", caFile: ca,
+		refresh: 600 * time.Second, maxLifetime: 24 * time.Hour, subTimeout: time.Minute, batch: 1, maxResultSize: 100000,
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- serve(ctx, o, pw, slog.New(slog.DiscardHandler))
+		pw.Close()
+	}()
+	lines := map[string]string{}
+	sc := bufio.NewScanner(pr)
+	for sc.Scan() {
+		k, v, _ := strings.Cut(sc.Text(), ": ")
+		lines[k] = v
+		if k == "user" {
+			break
+		}
+	}
+	go io.Copy(io.Discard, pr)
+	if lines["controller 1"] == "" || lines["controller 2"] == "" || lines["CA certificate"] != ca {
+		t.Fatalf("printed %v", lines)
+	}
+	pem, err := os.ReadFile(ca)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		t.Fatal("CA file holds no certificate")
+	}
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	for _, name := range []string{"controller 1", "controller 2"} {
+		resp, err := hc.Post(lines[name]+"/api/aaaLogin.json", "application/json",
+			strings.NewReader(`{"aaaUser":{"attributes":{"name":"admin","pwd":"secret"}}}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.Contains(string(b), `"token":"`) {
+			t.Fatalf("login on %s: %d %s", name, resp.StatusCode, b)
+		}
+	}
+	adminURL, _, _ := strings.Cut(lines["admin"], " ")
+	resp, err := http.Get(adminURL + "/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(b), `"churn_per_second":5`) {
+		t.Fatalf("status %s", b)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestControllerAddrs(t *testing.T) {
+	got := controllerAddrs([]string{"127.0.0.1:8443"}, 3)
+	want := []string{"127.0.0.1:8443", "127.0.0.1:8444", "127.0.0.1:8445"}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Fatalf("got %v", got)
+	}
+	if got := controllerAddrs([]string{"127.0.0.1:0"}, 2); got[1] != "127.0.0.1:0" {
+		t.Fatalf("random ports: %v", got)
+	}
+}
