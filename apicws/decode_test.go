@@ -1,0 +1,389 @@
+package apicws
+
+import (
+	"github.com/aci-exporter/aci-exporter/event"
+
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// decodeAll runs DecodeFrame and collects what it delivers.
+func decodeAll(t testing.TB, data []byte) ([]event.Event, *DecodeError) {
+	t.Helper()
+	var got []event.Event
+	n, err := DecodeFrame(data, func(ev event.Event) { got = append(got, ev) })
+	if n != len(got) {
+		t.Fatalf("DecodeFrame returned n=%d but delivered %d events", n, len(got))
+	}
+	if err == nil {
+		return got, nil
+	}
+	derr, ok := errors.AsType[*DecodeError](err)
+	if !ok {
+		t.Fatalf("DecodeFrame error %v (%T) is not a *DecodeError", err, err)
+	}
+	return got, derr
+}
+
+func readFrame(t testing.TB, name string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("testdata", "frames", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+// bdModified is the fvBD event of apic-protocol.md §4, the most common shape.
+var bdModified = event.Event{
+	SubscriptionIDs: []string{"72059075820650497"},
+	Class:           "fvBD",
+	DN:              "uni/tn-CL/BD-CLbd",
+	Tenant:          "CL",
+	Status:          event.StatusModified,
+	ModTs:           "2023-05-04T16:02:00.972-04:00",
+	Attrs:           []event.Attr{{Name: "configIssues", Value: ""}, {Name: "modTs", Value: "2023-05-04T16:02:00.972-04:00"}},
+}
+
+var tenantDeleted = event.Event{
+	SubscriptionIDs: []string{"72057843163791520"},
+	Class:           "fvTenant",
+	DN:              "uni/tn-mtimm-simple2",
+	Tenant:          "mtimm-simple2",
+	Status:          event.StatusDeleted,
+	ModTs:           "2014-11-24T12:50:36.706-04:00",
+	Attrs:           []event.Attr{{Name: "modTs", Value: "2014-11-24T12:50:36.706-04:00"}},
+}
+
+// with returns a copy of ev with other subscription ids.
+func withIDs(e event.Event, ids ...string) event.Event {
+	e.SubscriptionIDs = ids
+	return e
+}
+
+func TestDecodeFrameFixtures(t *testing.T) {
+	tests := []struct {
+		file        string
+		want        []event.Event
+		wantReason  string
+		wantSkipped int
+	}{
+		{file: "bd-modified.json", want: []event.Event{bdModified}},
+		{file: "tenant-deleted-4ids.json", want: []event.Event{withIDs(tenantDeleted,
+			"72057843163791520", "72057843163791488", "72057843163791521", "72057843163791516")}},
+		{file: "brc-created.json", want: []event.Event{{
+			SubscriptionIDs: []string{"72058242595225601"},
+			Class:           "vzBrCP",
+			DN:              "uni/tn-TenantA/brc-test",
+			Tenant:          "TenantA",
+			Status:          event.StatusCreated,
+			ModTs:           "2020-04-13T10:43:19.237+00:00",
+			Attrs: []event.Attr{
+				{Name: "annotation", Value: ""}, {Name: "configIssues", Value: "filter-not-present"}, {Name: "descr", Value: ""},
+				{Name: "extMngdBy", Value: ""}, {Name: "lcOwn", Value: "local"}, {Name: "modTs", Value: "2020-04-13T10:43:19.237+00:00"},
+				{Name: "monPolDn", Value: "uni/tn-common/monepg-default"}, {Name: "name", Value: "test"}, {Name: "nameAlias", Value: ""},
+				{Name: "ownerKey", Value: ""}, {Name: "ownerTag", Value: ""}, {Name: "prio", Value: "unspecified"}, {Name: "reevaluateAll", Value: "no"},
+				{Name: "scope", Value: "context"}, {Name: "targetDscp", Value: "unspecified"}, {Name: "uid", Value: "15374"},
+			},
+		}}},
+		{file: "fault-never.json", want: []event.Event{{
+			SubscriptionIDs: []string{"72058242595225602"},
+			Class:           "faultInst",
+			DN:              "uni/tn-common/oobbrc-default/fault-F1228",
+			Tenant:          "common",
+			Status:          event.StatusModified,
+			ModTs:           "never",
+			Attrs:           []event.Attr{{Name: "code", Value: "F1228"}, {Name: "lc", Value: "raised"}, {Name: "modTs", Value: "never"}},
+		}}},
+		{file: "multi-object.json", want: []event.Event{
+			tenantDeleted,
+			{
+				SubscriptionIDs: []string{"72057843163791520"},
+				Class:           "fvRsTenantMonPol",
+				DN:              "uni/tn-mtimm-simple2/rsTenantMonPol",
+				Tenant:          "mtimm-simple2",
+				Status:          event.StatusDeleted,
+				ModTs:           "2014-11-24T12:50:36.706-04:00",
+				Attrs:           []event.Attr{{Name: "modTs", Value: "2014-11-24T12:50:36.706-04:00"}},
+			},
+			withIDs(bdModified, "72057843163791520"),
+			{
+				SubscriptionIDs: []string{"72057843163791520"},
+				Class:           "faultInst",
+				DN:              "topology/pod-1/node-1/sys/caggr-[po1.1]/fault-F0104",
+				Tenant:          "",
+				Status:          event.StatusCreated,
+				ModTs:           "never",
+				Attrs:           []event.Attr{{Name: "code", Value: "F0104"}, {Name: "lc", Value: "raised"}, {Name: "modTs", Value: "never"}},
+			},
+		}},
+		{file: "bracketed-dn.json", want: []event.Event{
+			{
+				SubscriptionIDs: []string{"72058242595225603"},
+				Class:           "fvRtCustQosPol",
+				DN:              "uni/tn-common/qoscustom-default/rtfvCustQosPol-[uni/tn-dh-ansible-aac/ap-dh-ap/epg-dh-epg]",
+				Tenant:          "common",
+				Status:          event.StatusCreated,
+				ModTs:           "2023-05-04T16:02:00.972-04:00",
+				Attrs: []event.Attr{
+					{Name: "modTs", Value: "2023-05-04T16:02:00.972-04:00"}, {Name: "tCl", Value: "fvAEPg"},
+					{Name: "tDn", Value: "uni/tn-dh-ansible-aac/ap-dh-ap/epg-dh-epg"},
+				},
+			},
+			{
+				SubscriptionIDs: []string{"72058242595225603"},
+				Class:           "l3extRsNodeL3OutAtt",
+				DN:              "uni/tn-Prod/out-X/lnodep-X/rsnodeL3OutAtt-[topology/pod-1/node-101]",
+				Tenant:          "Prod",
+				Status:          event.StatusCreated,
+				ModTs:           "2023-05-04T16:02:01.004-04:00",
+				Attrs: []event.Attr{
+					{Name: "modTs", Value: "2023-05-04T16:02:01.004-04:00"}, {Name: "rtrId", Value: "10.0.0.101"},
+					{Name: "tDn", Value: "topology/pod-1/node-101"},
+				},
+			},
+		}},
+		{file: "scalar-id.json", want: []event.Event{withIDs(bdModified, "72058242595225601")}},
+		{file: "number-id.json", want: []event.Event{{
+			SubscriptionIDs: []string{"18374686685813276673", "72057843163791520"},
+			Class:           "l1PhysIf",
+			DN:              "topology/pod-1/node-101/sys/phys-[eth1/1]",
+			Tenant:          "",
+			Status:          event.StatusModified,
+			ModTs:           "2023-05-04T16:02:00.972-04:00",
+			Attrs:           []event.Attr{{Name: "adminSt", Value: "down"}, {Name: "modTs", Value: "2023-05-04T16:02:00.972-04:00"}},
+		}}},
+		// Good, bad status, no dn, not an object, good: the good ones survive.
+		{file: "mixed-bad.json", want: []event.Event{bdModified, withIDs(tenantDeleted, "72059075820650497")},
+			wantReason: ReasonBadStatus, wantSkipped: 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			checkDecode(t, readFrame(t, tt.file), tt.want, tt.wantReason, tt.wantSkipped)
+		})
+	}
+}
+
+func checkDecode(t *testing.T, data []byte, want []event.Event, wantReason string, wantSkipped int) {
+	t.Helper()
+	got, err := decodeAll(t, data)
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("events:\n got %s\nwant %s", fmtEvents(got), fmtEvents(want))
+	}
+	var reason string
+	var skipped int
+	if err != nil {
+		reason, skipped = err.Reason, err.Skipped
+		if err.Err == nil || !strings.HasPrefix(err.Error(), reason+": ") {
+			t.Errorf("error %q lacks its reason or details", err)
+		}
+	}
+	if reason != wantReason || skipped != wantSkipped {
+		t.Errorf("error %v: reason %q skipped %d, want %q and %d", err, reason, skipped, wantReason, wantSkipped)
+	}
+}
+
+func fmtEvents(evs []event.Event) string {
+	var b strings.Builder
+	for _, ev := range evs {
+		fmt.Fprintf(&b, "\n  %+v", ev)
+	}
+	return b.String()
+}
+
+// decodeCase is a frame written inline, with what DecodeFrame must make of it.
+type decodeCase struct {
+	name        string
+	frame       string
+	want        []event.Event
+	wantReason  string
+	wantSkipped int
+}
+
+// decodeCases covers the contract case by case; FuzzDecodeFrame seeds from it too.
+func decodeCases() []decodeCase {
+	const (
+		bd     = `{"fvBD":{"attributes":{"childAction":"","configIssues":"","dn":"uni/tn-CL/BD-CLbd","modTs":"2023-05-04T16:02:00.972-04:00","rn":"","status":"modified"}}}`
+		ids    = `"subscriptionId":["72059075820650497"]`
+		prefix = `{` + ids + `,"imdata":[`
+	)
+	// obj wraps attributes of an fvBD into a frame.
+	obj := func(attrs string) string { return prefix + `{"fvBD":{"attributes":{` + attrs + `}}}]}` }
+	bdWith := func(ds ...event.Attr) event.Event {
+		ev := bdModified
+		ev.Attrs = ds
+		return ev
+	}
+	return []decodeCase{
+		// Frames refused whole.
+		{"empty", ``, nil, ReasonInvalidJSON, 0},
+		{"truncated", prefix + bd, nil, ReasonInvalidJSON, 0},
+		{"trailing garbage", prefix + bd + `]}x`, nil, ReasonInvalidJSON, 0},
+		{"array", `[` + bd + `]`, nil, ReasonInvalidJSON, 0},
+		{"null", `null`, nil, ReasonInvalidJSON, 0},
+		{"no id", `{"imdata":[` + bd + `]}`, nil, ReasonNoSubscriptionID, 0},
+		{"empty id list", `{"subscriptionId":[],"imdata":[` + bd + `]}`, nil, ReasonNoSubscriptionID, 0},
+		{"empty id", `{"subscriptionId":[""],"imdata":[` + bd + `]}`, nil, ReasonNoSubscriptionID, 0},
+		{"null id", `{"subscriptionId":null,"imdata":[` + bd + `]}`, nil, ReasonNoSubscriptionID, 0},
+		{"fraction id", `{"subscriptionId":[1.5],"imdata":[` + bd + `]}`, nil, ReasonNoSubscriptionID, 0},
+		{"exponent id", `{"subscriptionId":1e3,"imdata":[` + bd + `]}`, nil, ReasonNoSubscriptionID, 0},
+		{"negative id", `{"subscriptionId":[-1],"imdata":[` + bd + `]}`, nil, ReasonNoSubscriptionID, 0},
+		{"bool id", `{"subscriptionId":[true],"imdata":[` + bd + `]}`, nil, ReasonNoSubscriptionID, 0},
+		{"one bad id of two", `{"subscriptionId":["1",{}],"imdata":[` + bd + `]}`, nil, ReasonNoSubscriptionID, 0},
+		{"no imdata", `{` + ids + `}`, nil, ReasonNoImdata, 0},
+		{"null imdata", `{` + ids + `,"imdata":null}`, nil, ReasonNoImdata, 0},
+		{"object imdata", `{` + ids + `,"imdata":` + bd + `}`, nil, ReasonNoImdata, 0},
+		{"keys are case sensitive", `{"SubscriptionId":["1"],"imdata":[` + bd + `]}`, nil, ReasonNoSubscriptionID, 0},
+
+		// Frames that decode.
+		{"empty imdata", `{` + ids + `,"imdata":[]}`, nil, "", 0},
+		{"ids after imdata, extra keys", `{"totalCount":"1","imdata":[` + bd + `],` + ids + `}`,
+			[]event.Event{bdModified}, "", 0},
+		{"last duplicate key wins", `{"subscriptionId":["1"],` + ids + `,"imdata":[` + bd + `]}`,
+			[]event.Event{bdModified}, "", 0},
+		{"white space everywhere", " {\n\t" + `"subscriptionId" : [ "72059075820650497" ] ,` + "\r\n" +
+			`"imdata" : [ { "fvBD" : { "attributes" : { "dn" : "uni/tn-CL/BD-CLbd" , "status" : "modified" ,` +
+			` "configIssues" : "" , "modTs" : "2023-05-04T16:02:00.972-04:00" } } } ] } `,
+			[]event.Event{bdModified}, "", 0},
+		{"children ignored", prefix + `{"fvBD":{"children":[{"fvSubnet":{"attributes":{"dn":"x"}}}],"attributes":` +
+			`{"dn":"uni/tn-CL/BD-CLbd","status":"modified","configIssues":"","modTs":"2023-05-04T16:02:00.972-04:00"},"x":1}}]}`,
+			[]event.Event{bdModified}, "", 0},
+		{"escapes", prefix + `{"fv\u0042D":{"attributes":{"d\u006e":"uni\/tn-CL\/BD-CLbd","status":"modified",` +
+			`"configIssues":"a\"b\\c\u00e9\ud83d\ude00\n","modTs":"2023-05-04T16:02:00.972-04:00"}}}]}`,
+			[]event.Event{bdWith(event.Attr{Name: "configIssues", Value: "a\"b\\c\u00e9\U0001F600\n"}, event.Attr{Name: "modTs", Value: bdModified.ModTs})}, "", 0},
+		{"invalid UTF-8 is replaced", obj(`"dn":"uni/tn-CL/BD-CLbd","status":"modified","descr":"a` + "\xff" + `b",` +
+			`"modTs":"2023-05-04T16:02:00.972-04:00"`),
+			[]event.Event{bdWith(event.Attr{Name: "descr", Value: "a\uFFFDb"}, event.Attr{Name: "modTs", Value: bdModified.ModTs})}, "", 0},
+		{"scalar values keep their JSON text", obj(`"dn":"uni/tn-CL/BD-CLbd","status":"modified","prio":3,` +
+			`"ratio":-1.5e3,"on":true,"off":false,"gone":null,"modTs":"2023-05-04T16:02:00.972-04:00"`),
+			[]event.Event{bdWith(event.Attr{Name: "prio", Value: "3"}, event.Attr{Name: "ratio", Value: "-1.5e3"}, event.Attr{Name: "on", Value: "true"}, event.Attr{Name: "off", Value: "false"},
+				event.Attr{Name: "gone", Value: ""}, event.Attr{Name: "modTs", Value: bdModified.ModTs})}, "", 0},
+		{"last dn wins, attrs keep both", obj(`"dn":"uni/tn-X/BD-a","dn":"uni/tn-CL/BD-CLbd","status":"modified",` +
+			`"a":"1","a":"2","modTs":"2023-05-04T16:02:00.972-04:00"`),
+			[]event.Event{bdWith(event.Attr{Name: "a", Value: "1"}, event.Attr{Name: "a", Value: "2"}, event.Attr{Name: "modTs", Value: bdModified.ModTs})}, "", 0},
+		{"no modTs", obj(`"dn":"uni/tn-CL/BD-CLbd","status":"modified"`),
+			[]event.Event{{SubscriptionIDs: bdModified.SubscriptionIDs, Class: "fvBD", DN: "uni/tn-CL/BD-CLbd",
+				Tenant: "CL", Status: event.StatusModified}}, "", 0},
+
+		// Bad objects, each next to a good one that must survive.
+		{"bad status", prefix + bd + `,` + `{"fvBD":{"attributes":{"dn":"uni/tn-CL/BD-x","status":"Created"}}}]}`,
+			[]event.Event{bdModified}, ReasonBadStatus, 1},
+		{"empty status", prefix + `{"fvBD":{"attributes":{"dn":"uni/tn-CL/BD-x","status":""}}},` + bd + `]}`,
+			[]event.Event{bdModified}, ReasonBadStatus, 1},
+		{"no status", prefix + `{"fvBD":{"attributes":{"dn":"uni/tn-CL/BD-x"}}},` + bd + `]}`,
+			[]event.Event{bdModified}, ReasonBadStatus, 1},
+		{"no dn", prefix + `{"fvBD":{"attributes":{"status":"created"}}},` + bd + `]}`,
+			[]event.Event{bdModified}, ReasonNoDN, 1},
+		{"null dn", prefix + `{"fvBD":{"attributes":{"dn":null,"status":"created"}}},` + bd + `]}`,
+			[]event.Event{bdModified}, ReasonNoDN, 1},
+		{"object attribute", prefix + `{"fvBD":{"attributes":{"dn":"uni/tn-CL/BD-x","status":"created","x":{"y":"]"}}}},` + bd + `]}`,
+			[]event.Event{bdModified}, ReasonBadObject, 1},
+		{"array attribute", prefix + bd + `,{"fvBD":{"attributes":{"dn":"uni/tn-CL/BD-x","status":"created","x":["}"]}}}]}`,
+			[]event.Event{bdModified}, ReasonBadObject, 1},
+		{"entry is a string", prefix + `"fvBD",` + bd + `]}`, []event.Event{bdModified}, ReasonBadObject, 1},
+		{"entry is null", prefix + `null,` + bd + `]}`, []event.Event{bdModified}, ReasonBadObject, 1},
+		{"entry is empty", prefix + `{},` + bd + `]}`, []event.Event{bdModified}, ReasonBadObject, 1},
+		{"two classes", prefix + `{"fvBD":{"attributes":{"dn":"uni/tn-CL/BD-x","status":"created"}},` +
+			`"fvCtx":{"attributes":{"dn":"uni/tn-CL/ctx-x","status":"created"}}},` + bd + `]}`,
+			[]event.Event{bdModified}, ReasonBadObject, 1},
+		{"empty class", prefix + `{"":{"attributes":{"dn":"uni/tn-CL/BD-x","status":"created"}}},` + bd + `]}`,
+			[]event.Event{bdModified}, ReasonBadObject, 1},
+		{"class is not an object", prefix + `{"fvBD":[]},` + bd + `]}`, []event.Event{bdModified}, ReasonBadObject, 1},
+		{"no attributes", prefix + `{"fvBD":{"children":[]}},` + bd + `]}`, []event.Event{bdModified}, ReasonBadObject, 1},
+		{"attributes not an object", prefix + `{"fvBD":{"attributes":"dn"}},` + bd + `]}`,
+			[]event.Event{bdModified}, ReasonBadObject, 1},
+		{"attributes twice", prefix + `{"fvBD":{"attributes":{"dn":"uni/tn-CL/BD-x","status":"created"},` +
+			`"attributes":{"dn":"uni/tn-CL/BD-y","status":"created"}}},` + bd + `]}`,
+			[]event.Event{bdModified}, ReasonBadObject, 1},
+		{"error envelope", `{"subscriptionId":"1","imdata":[{"error":{"attributes":{"code":"403","text":"Token was invalid (Error: Token timeout)"}}}]}`,
+			nil, ReasonNoDN, 1},
+		{"first reason, all counted", prefix + `1,{"fvBD":{"attributes":{"status":"created"}}},` + bd + `,2]}`,
+			[]event.Event{bdModified}, ReasonBadObject, 3},
+	}
+}
+
+func TestDecodeFrameCases(t *testing.T) {
+	for _, tt := range decodeCases() {
+		t.Run(tt.name, func(t *testing.T) {
+			checkDecode(t, []byte(tt.frame), tt.want, tt.wantReason, tt.wantSkipped)
+		})
+	}
+}
+
+func TestDecodeFrameNilCallback(t *testing.T) {
+	n, err := DecodeFrame(readFrame(t, "multi-object.json"), nil)
+	if n != 4 || err != nil {
+		t.Errorf("DecodeFrame(multi-object, nil) = %d, %v; want 4, nil", n, err)
+	}
+}
+
+func TestDecodeErrorMessage(t *testing.T) {
+	_, err := DecodeFrame(readFrame(t, "mixed-bad.json"), nil)
+	const want = `bad_status: imdata[1]: fvBD uni/tn-CL/BD-x: status "updated" is not created, modified or deleted (3 objects skipped)`
+	if err == nil || err.Error() != want {
+		t.Errorf("error = %v\nwant    %s", err, want)
+	}
+}
+
+func TestDecodeReasons(t *testing.T) {
+	seen := map[string]bool{}
+	for _, r := range DecodeReasons() {
+		if seen[r] || r == "" {
+			t.Errorf("reason %q empty or repeated", r)
+		}
+		seen[r] = true
+	}
+	if len(seen) != 6 {
+		t.Errorf("DecodeReasons() = %v", DecodeReasons())
+	}
+}
+
+func TestStatus(t *testing.T) {
+	for _, s := range []event.Status{event.StatusCreated, event.StatusModified, event.StatusDeleted} {
+		if got, ok := event.ParseStatus(s.String()); !ok || got != s {
+			t.Errorf("event.ParseStatus(%q) = %v, %v", s, got, ok)
+		}
+	}
+	for _, word := range []string{"", "Created", "updated", "Status(0)"} {
+		if s, ok := event.ParseStatus(word); ok {
+			t.Errorf("event.ParseStatus(%q) = %v, want refusal", word, s)
+		}
+	}
+	if got := event.Status(0).String(); got != "Status(0)" {
+		t.Errorf("event.Status(0).String() = %q", got)
+	}
+}
+
+func TestEventAttr(t *testing.T) {
+	ev := bdModified
+	if v, ok := ev.Attr("modTs"); !ok || v != ev.ModTs {
+		t.Errorf("Attr(modTs) = %q, %v", v, ok)
+	}
+	if v, ok := ev.Attr("dn"); ok {
+		t.Errorf("Attr(dn) = %q, want absent: dn is a field", v)
+	}
+}
+
+// The decoder's cost model: one copy of the frame, one id slice per frame, one
+// attribute slice per event. A regression here is a regression at 1M events/s.
+func TestDecodeFrameAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector adds allocations")
+	}
+	for _, name := range []string{"brc-created.json", "bd-modified.json", "tenant-deleted-4ids.json", "scalar-id.json"} {
+		data := readFrame(t, name)
+		allocs := testing.AllocsPerRun(100, func() {
+			if _, err := DecodeFrame(data, func(event.Event) {}); err != nil {
+				t.Fatal(err)
+			}
+		})
+		if allocs > 3 {
+			t.Errorf("%s: %v allocations per frame, want at most 3", name, allocs)
+		}
+	}
+}

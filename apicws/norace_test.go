@@ -1,0 +1,5 @@
+//go:build !race
+
+package apicws
+
+const raceEnabled = false
