@@ -1,0 +1,164 @@
+// Package apicws is the APIC client: login and token refresh, the event
+// websocket, subscriptions and their refresh, snapshots, reconnect and
+// failover, and frame decoding into events. It knows nothing of Prometheus:
+// it hands events and health signals to a Sink.
+package apicws
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"time"
+
+	"github.com/aci-exporter/aci-exporter/event"
+)
+
+// Subscription is one class subscription.
+type Subscription struct {
+	Name   string // the subscription label; defaults to Class
+	Class  string
+	Filter string // optional query-target-filter
+}
+
+// Config describes one fabric's stream.
+type Config struct {
+	Fabric        string
+	Controllers   []string // base URLs, tried in order
+	Username      string
+	Password      string
+	TLS           *tls.Config
+	Subscriptions []Subscription
+	// RefreshTimeout is sent as refresh-timeout; 0 leaves the APIC default (60 s).
+	RefreshTimeout time.Duration
+	PageSize       int           // snapshot page size; default 10000
+	PingInterval   time.Duration // websocket ping period; default 30 s; a pong or frame must come within 2 periods
+	BackoffMin     time.Duration // default 1 s
+	BackoffMax     time.Duration // default 2 min
+	ReadLimit      int64         // largest frame accepted; default 64 MiB
+	Logger         *slog.Logger
+}
+
+func (c *Config) setDefaults() {
+	if c.PageSize <= 0 {
+		c.PageSize = 10000
+	}
+	if c.PingInterval <= 0 {
+		c.PingInterval = 30 * time.Second
+	}
+	if c.BackoffMin <= 0 {
+		c.BackoffMin = time.Second
+	}
+	if c.BackoffMax <= 0 {
+		c.BackoffMax = 2 * time.Minute
+	}
+	if c.ReadLimit <= 0 {
+		c.ReadLimit = 64 << 20
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	for i := range c.Subscriptions {
+		if c.Subscriptions[i].Name == "" {
+			c.Subscriptions[i].Name = c.Subscriptions[i].Class
+		}
+	}
+}
+
+// Sink receives a fabric's objects, changes and stream health; the
+// collector implements it. Resync and Apply come from one goroutine, in
+// stream order; the health calls may come from others.
+type Sink interface {
+	// Resync replaces a class's objects with a snapshot.
+	Resync(class string, objs []event.Object)
+	// Apply books live changes, in order.
+	Apply(evs []event.Event)
+	LoginAttempt(controller string, ok bool)
+	TokenRefresh(ok bool)
+	SessionExpiry(t time.Time)
+	SocketUp(controller string, up bool)
+	// Message counts a frame read.
+	Message()
+	// MessageError counts a frame or object rejected, by reason.
+	MessageError(reason string)
+	SubscriptionUp(name string, up bool)
+	SubscriptionRefresh(name string, ok bool)
+	// Resynced counts a snapshot taken after the subscription's first.
+	Resynced(name string)
+	LastEvent(name string, t time.Time)
+	Up(up bool)
+}
+
+// Client keeps one fabric's stream open.
+type Client struct {
+	cfg    Config
+	sink   Sink
+	http   *http.Client
+	log    *slog.Logger
+	synced map[string]bool // subscriptions that have had their first snapshot
+}
+
+// New returns a client for a fabric; Run starts it.
+func New(cfg Config, sink Sink) *Client {
+	cfg.setDefaults()
+	tr := &http.Transport{
+		Proxy:               http.ProxyFromEnvironment,
+		TLSClientConfig:     cfg.TLS,
+		TLSHandshakeTimeout: 10 * time.Second,
+		MaxIdleConnsPerHost: 4,
+		IdleConnTimeout:     90 * time.Second,
+	}
+	return &Client{
+		cfg:    cfg,
+		sink:   sink,
+		http:   &http.Client{Transport: tr, Timeout: 2 * time.Minute},
+		log:    cfg.Logger,
+		synced: make(map[string]bool),
+	}
+}
+
+// Run keeps the stream up until ctx ends: a session per connection, a fresh
+// login, socket, subscriptions and snapshot after any loss, on the same
+// controller after a drop and on the next one when a controller fails.
+func (c *Client) Run(ctx context.Context) {
+	defer c.http.CloseIdleConnections()
+	ctrl, failures := 0, 0
+	for {
+		s := newSession(c, c.cfg.Controllers[ctrl])
+		err := s.run(ctx)
+		c.sink.Up(false)
+		if ctx.Err() != nil {
+			return
+		}
+		if s.established && time.Since(s.upSince) > time.Minute {
+			failures = 0 // a good session: start the backoff over
+		}
+		if !s.established {
+			ctrl = (ctrl + 1) % len(c.cfg.Controllers)
+		}
+		wait := c.backoff(failures, err)
+		failures++
+		c.log.Warn("Stream ended, reconnecting", "err", err, "controller", c.cfg.Controllers[ctrl], "backoff", wait)
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// backoff is capped exponential with full jitter; a rejected password
+// waits the maximum, so a wrong secret never hammers the APIC.
+func (c *Client) backoff(failures int, err error) time.Duration {
+	max := c.cfg.BackoffMax
+	if apiErr, ok := errors.AsType[*APIError](err); ok && apiErr.Status == http.StatusUnauthorized {
+		return max/2 + rand.N(max/2)
+	}
+	d := min(max, c.cfg.BackoffMin<<min(failures, 20))
+	return d/2 + rand.N(d/2+1)
+}

@@ -1,0 +1,252 @@
+package apicws
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aci-exporter/aci-exporter/event"
+)
+
+// APIError is an error answer of the APIC: its HTTP status and the text of
+// its error envelope, or a short description of a non-JSON body (an
+// overloaded APIC's NGINX answers HTML).
+type APIError struct {
+	Status int
+	Text   string
+}
+
+func (e *APIError) Error() string { return fmt.Sprintf("APIC answered %d: %s", e.Status, e.Text) }
+
+// auth reports whether the error means the session is gone (log in again).
+func (e *APIError) auth() bool {
+	return e.Status == http.StatusUnauthorized || e.Status == http.StatusForbidden
+}
+
+var (
+	errNoSocket    = errors.New("APIC lost the websocket of the session")
+	errBadAnswer   = errors.New("unexpected APIC answer")
+	titleRE        = regexp.MustCompile(`(?i)<title>([^<]*)</title>`)
+	maxAnswerBytes = int64(1 << 30) // a 1M-object page is about 600 MB
+)
+
+// rest is the REST side of one session: one controller, one token.
+type rest struct {
+	http  *http.Client
+	base  string
+	token string
+}
+
+// envelope is the APIC's answer shape.
+type envelope struct {
+	TotalCount     string            `json:"totalCount"`
+	SubscriptionID json.RawMessage   `json:"subscriptionId"`
+	Imdata         []json.RawMessage `json:"imdata"`
+}
+
+// do sends a request and decodes the answer's envelope; any non-200, or a
+// 200 whose imdata holds an error, is an *APIError.
+func (r *rest) do(ctx context.Context, method, path string, body []byte) (*envelope, error) {
+	req, err := http.NewRequestWithContext(ctx, method, r.base+path, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if r.token != "" {
+		// Exactly one cookie header: a duplicated cookie makes an APIC accept
+		// subscriptions that never push (apic-protocol.md §1.2).
+		req.Header.Set("Cookie", "APIC-cookie="+r.token)
+	}
+	resp, err := r.http.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswerBytes))
+	if err != nil {
+		return nil, fmt.Errorf("read answer: %w", err)
+	}
+	var env envelope
+	jsonErr := json.Unmarshal(raw, &env)
+	if e := errorOf(&env); e != nil {
+		if resp.StatusCode != http.StatusOK {
+			e.Status = resp.StatusCode
+		}
+		return nil, e
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, &APIError{Status: resp.StatusCode, Text: describe(raw)}
+	}
+	if jsonErr != nil {
+		return nil, fmt.Errorf("%w: %v", errBadAnswer, jsonErr)
+	}
+	return &env, nil
+}
+
+// errorOf returns imdata[0].error as an APIError, if it is one.
+func errorOf(env *envelope) *APIError {
+	if len(env.Imdata) == 0 {
+		return nil
+	}
+	var e struct {
+		Error *struct {
+			Attributes struct{ Code, Text string } `json:"attributes"`
+		} `json:"error"`
+	}
+	if json.Unmarshal(env.Imdata[0], &e) != nil || e.Error == nil {
+		return nil
+	}
+	code, _ := strconv.Atoi(e.Error.Attributes.Code)
+	return &APIError{Status: code, Text: e.Error.Attributes.Text}
+}
+
+// describe summarises a non-JSON body: an HTML title, or its first bytes.
+func describe(raw []byte) string {
+	if m := titleRE.FindSubmatch(raw); m != nil {
+		return strings.TrimSpace(string(m[1]))
+	}
+	s := strings.TrimSpace(string(raw))
+	if len(s) > 80 {
+		s = s[:80] + "…"
+	}
+	return s
+}
+
+// session timers from an aaaLogin or aaaRefresh answer.
+type loginInfo struct {
+	token          string
+	refreshTimeout time.Duration
+	maxLifetime    time.Duration
+}
+
+func (r *rest) login(ctx context.Context, user, password string) (*loginInfo, error) {
+	body, err := json.Marshal(map[string]any{"aaaUser": map[string]any{"attributes": map[string]string{"name": user, "pwd": password}}})
+	if err != nil {
+		return nil, err
+	}
+	env, err := r.do(ctx, http.MethodPost, "/api/aaaLogin.json", body)
+	if err != nil {
+		return nil, err
+	}
+	return r.takeLogin(env)
+}
+
+func (r *rest) refresh(ctx context.Context) (*loginInfo, error) {
+	env, err := r.do(ctx, http.MethodGet, "/api/aaaRefresh.json", nil)
+	if err != nil {
+		return nil, err
+	}
+	return r.takeLogin(env)
+}
+
+// takeLogin reads an aaaLogin record and keeps its token.
+func (r *rest) takeLogin(env *envelope) (*loginInfo, error) {
+	var rec struct {
+		AAALogin struct {
+			Attributes struct {
+				Token                  string `json:"token"`
+				RefreshTimeoutSeconds  string `json:"refreshTimeoutSeconds"`
+				MaximumLifetimeSeconds string `json:"maximumLifetimeSeconds"`
+			} `json:"attributes"`
+		} `json:"aaaLogin"`
+	}
+	if len(env.Imdata) == 0 || json.Unmarshal(env.Imdata[0], &rec) != nil || rec.AAALogin.Attributes.Token == "" {
+		return nil, fmt.Errorf("%w: no aaaLogin token", errBadAnswer)
+	}
+	a := rec.AAALogin.Attributes
+	info := &loginInfo{
+		token:          a.Token,
+		refreshTimeout: seconds(a.RefreshTimeoutSeconds, 600*time.Second),
+		maxLifetime:    seconds(a.MaximumLifetimeSeconds, 24*time.Hour),
+	}
+	r.token = info.token
+	return info, nil
+}
+
+func seconds(s string, def time.Duration) time.Duration {
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n <= 0 {
+		return def
+	}
+	return time.Duration(n) * time.Second
+}
+
+// query builds a class query path with raw (unencoded) filter text, as
+// APIC clients send it; the values are percent-encoded only where a URL
+// requires it.
+func classQuery(class string, opts ...string) string {
+	return "/api/class/" + class + ".json?" + strings.Join(opts, "&")
+}
+
+func opt(k, v string) string { return k + "=" + url.PathEscape(v) }
+
+// page is one page of a class snapshot.
+type page struct {
+	objs  []event.Object
+	total int
+	subID string
+}
+
+func (r *rest) get(ctx context.Context, path string) (*page, error) {
+	env, err := r.do(ctx, http.MethodGet, path, nil)
+	if err != nil {
+		return nil, err
+	}
+	p := &page{}
+	p.total, _ = strconv.Atoi(env.TotalCount)
+	if len(env.SubscriptionID) > 0 {
+		// A string, as APICs send it; a bare number is taken digit for
+		// digit, since ids overflow float64.
+		if json.Unmarshal(env.SubscriptionID, &p.subID) != nil {
+			var n json.Number
+			if json.Unmarshal(env.SubscriptionID, &n) != nil {
+				return nil, fmt.Errorf("%w: subscriptionId %s", errBadAnswer, env.SubscriptionID)
+			}
+			p.subID = n.String()
+		}
+	}
+	p.objs = make([]event.Object, 0, len(env.Imdata))
+	for _, raw := range env.Imdata {
+		o, err := decodeObject(raw)
+		if err != nil {
+			return nil, err
+		}
+		p.objs = append(p.objs, o)
+	}
+	return p, nil
+}
+
+// decodeObject reads {"class":{"attributes":{...}}} from a query answer.
+func decodeObject(raw json.RawMessage) (event.Object, error) {
+	var m map[string]struct {
+		Attributes map[string]string `json:"attributes"`
+	}
+	if err := json.Unmarshal(raw, &m); err != nil || len(m) != 1 {
+		return event.Object{}, fmt.Errorf("%w: object %.80s", errBadAnswer, raw)
+	}
+	for _, v := range m {
+		dn := v.Attributes["dn"]
+		if dn == "" {
+			return event.Object{}, fmt.Errorf("%w: object without dn", errBadAnswer)
+		}
+		o := event.Object{DN: dn, Tenant: Tenant(dn), Attrs: make([]event.Attr, 0, len(v.Attributes))}
+		for k, val := range v.Attributes {
+			switch k {
+			case "dn", "status", "rn", "childAction":
+			default:
+				o.Attrs = append(o.Attrs, event.Attr{Name: k, Value: val})
+			}
+		}
+		return o, nil
+	}
+	return event.Object{}, errBadAnswer
+}

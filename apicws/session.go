@@ -1,0 +1,186 @@
+package apicws
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/aci-exporter/aci-exporter/event"
+)
+
+// session is one login on one controller: its socket, subscriptions and
+// refresh timers. Three goroutines serve it: the reader (frames → events),
+// the maintainer (REST: subscribe, snapshot, refreshes) and the loop (the
+// only one that talks to the sink, so events and snapshots stay in order).
+type session struct {
+	c           *Client
+	controller  string
+	rest        *rest
+	established bool // logged in, socket open and every subscription synced
+	upSince     time.Time
+
+	// Owned by the loop.
+	ids     map[string]*subState // subscription id -> subscription
+	classes map[string]*classSync
+}
+
+type subState struct {
+	Subscription
+	id string
+}
+
+// classSync collects a class's snapshot and the events that arrive while
+// it is being taken.
+type classSync struct {
+	subs    int // subscriptions of the class still without their snapshot
+	synced  bool
+	objs    []event.Object
+	seen    map[string]bool // DNs in objs
+	pending []event.Event
+}
+
+// Messages from the reader and the maintainer to the loop.
+type (
+	frameMsg struct {
+		evs    []event.Event
+		reason string
+	}
+	snapshotMsg struct {
+		sub  Subscription
+		id   string
+		objs []event.Object
+	}
+)
+
+func newSession(c *Client, controller string) *session {
+	s := &session{
+		c:          c,
+		controller: controller,
+		rest:       &rest{http: c.http, base: strings.TrimSuffix(controller, "/")},
+		ids:        make(map[string]*subState),
+		classes:    make(map[string]*classSync),
+	}
+	for _, sub := range c.cfg.Subscriptions {
+		cs := s.classes[sub.Class]
+		if cs == nil {
+			cs = &classSync{seen: make(map[string]bool)}
+			s.classes[sub.Class] = cs
+		}
+		cs.subs++
+	}
+	return s
+}
+
+// run logs in, opens the socket, subscribes and streams until an error or
+// ctx ends. It returns why the session ended.
+func (s *session) run(ctx context.Context) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	sink := s.c.sink
+
+	info, err := s.rest.login(ctx, s.c.cfg.Username, s.c.cfg.Password)
+	sink.LoginAttempt(s.controller, err == nil)
+	if err != nil {
+		return fmt.Errorf("login to %s: %w", s.controller, err)
+	}
+	sink.SessionExpiry(time.Now().Add(info.refreshTimeout))
+
+	conn, err := s.dial(ctx, info.token)
+	if err != nil {
+		return fmt.Errorf("websocket to %s: %w", s.controller, err)
+	}
+	sink.SocketUp(s.controller, true)
+	defer sink.SocketUp(s.controller, false)
+	stop := context.AfterFunc(ctx, func() {
+		conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(time.Second))
+		conn.Close()
+	})
+	defer stop()
+	defer conn.Close()
+
+	frames := make(chan frameMsg, 256)
+	snaps := make(chan snapshotMsg)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	wg.Go(func() {
+		defer close(frames)
+		cancel(s.read(conn, frames))
+	})
+	wg.Go(func() { cancel(s.ping(ctx, conn)) })
+	wg.Go(func() { cancel(s.maintain(ctx, info, snaps)) })
+	s.loop(frames, snaps)
+	for _, sub := range s.c.cfg.Subscriptions {
+		sink.SubscriptionUp(sub.Name, false)
+	}
+	return context.Cause(ctx)
+}
+
+// dial opens wss://controller/socket<token>: the raw token, not encoded.
+func (s *session) dial(ctx context.Context, token string) (*websocket.Conn, error) {
+	d := websocket.Dialer{
+		Proxy:            http.ProxyFromEnvironment,
+		TLSClientConfig:  s.c.cfg.TLS,
+		HandshakeTimeout: 30 * time.Second,
+	}
+	u := "wss://" + strings.TrimPrefix(s.rest.base, "https://") + "/socket" + token
+	if strings.HasPrefix(s.rest.base, "http://") {
+		u = "ws://" + strings.TrimPrefix(s.rest.base, "http://") + "/socket" + token
+	}
+	conn, resp, err := d.DialContext(ctx, u, nil)
+	if err != nil {
+		if resp != nil {
+			resp.Body.Close()
+			return nil, fmt.Errorf("%w (HTTP %s)", err, resp.Status)
+		}
+		return nil, err
+	}
+	conn.SetReadLimit(s.c.cfg.ReadLimit)
+	return conn, nil
+}
+
+// read decodes frames until the socket fails (closing the socket is how
+// the session stops it). A frame or a pong must come
+// within two ping periods, so a half-open connection is noticed.
+func (s *session) read(conn *websocket.Conn, out chan<- frameMsg) error {
+	wait := 2 * s.c.cfg.PingInterval
+	conn.SetReadDeadline(time.Now().Add(wait))
+	conn.SetPongHandler(func(string) error { return conn.SetReadDeadline(time.Now().Add(wait)) })
+	for {
+		_, data, err := conn.ReadMessage()
+		if err != nil {
+			return fmt.Errorf("websocket read: %w", err)
+		}
+		conn.SetReadDeadline(time.Now().Add(wait))
+		var msg frameMsg
+		_, derr := DecodeFrame(data, func(ev event.Event) { msg.evs = append(msg.evs, ev) })
+		if de, ok := errors.AsType[*DecodeError](derr); ok {
+			msg.reason = de.Reason
+		} else if derr != nil {
+			msg.reason = ReasonInvalidJSON
+		}
+		out <- msg // the loop drains frames until they are closed
+	}
+}
+
+// ping keeps the socket's liveness visible: the APIC answers pings even
+// when it has no events to send.
+func (s *session) ping(ctx context.Context, conn *websocket.Conn) error {
+	t := time.NewTicker(s.c.cfg.PingInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		case <-t.C:
+			if err := conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(10*time.Second)); err != nil {
+				return fmt.Errorf("websocket ping: %w", err)
+			}
+		}
+	}
+}

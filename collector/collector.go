@@ -1,0 +1,161 @@
+package collector
+
+import (
+	"maps"
+	"slices"
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+const namespace = "aci"
+
+func desc(name, help string, labels ...string) *prometheus.Desc {
+	return prometheus.NewDesc(prometheus.BuildFQName(namespace, "", name), help, append([]string{"fabric"}, labels...), nil)
+}
+
+// The metric contract of SPEC §4.
+var (
+	objectsDesc       = desc("objects", "Objects of the class that exist now.", "class", "tenant")
+	changesDesc       = desc("object_changes_total", "Object changes seen, live or recovered by a resync.", "class", "tenant", "status")
+	resyncChangesDesc = desc("object_resync_changes_total", "Object changes recovered by a resync diff instead of seen live.", "class", "status")
+	droppedDesc       = desc("objects_over_limit_total", "Objects not tracked because the fabric reached its max_objects limit.")
+	upDesc            = desc("up", "1 when logged in, the socket is open and every subscription is active.")
+	subUpDesc         = desc("subscription_up", "1 while the subscription is active and refreshed in time.", "subscription", "class")
+	subRefreshesDesc  = desc("subscription_refreshes_total", "Subscription refresh calls.", "subscription")
+	subFailuresDesc   = desc("subscription_refresh_failures_total", "Subscription refresh calls that failed.", "subscription")
+	resyncsDesc       = desc("resyncs_total", "Snapshots taken after the first (reconnects, re-logins, failed refreshes).", "subscription")
+	lastEventDesc     = desc("subscription_last_event_timestamp_seconds", "Time of the last event for the subscription.", "subscription")
+	connectedDesc     = desc("websocket_connected", "1 for the controller whose socket is open now.", "controller")
+	connectsDesc      = desc("websocket_connects_total", "Websocket opens.", "controller")
+	disconnectsDesc   = desc("websocket_disconnects_total", "Websocket losses.", "controller")
+	messagesDesc      = desc("websocket_messages_total", "Websocket frames read.")
+	msgErrorsDesc     = desc("websocket_message_errors_total", "Frames that could not be decoded or matched, by reason.", "reason")
+	loginsDesc        = desc("logins_total", "aaaLogin attempts.", "controller")
+	loginFailuresDesc = desc("login_failures_total", "aaaLogin attempts that failed.", "controller")
+	tokenRefsDesc     = desc("token_refreshes_total", "aaaRefresh attempts.")
+	tokenFailsDesc    = desc("token_refresh_failures_total", "aaaRefresh attempts that failed.")
+	expiryDesc        = desc("session_expiry_timestamp_seconds", "When the current token stops being valid unless refreshed.")
+)
+
+// Collector exports every registered fabric.
+type Collector struct {
+	mu      sync.RWMutex
+	fabrics map[string]*Fabric
+}
+
+// New returns an empty Collector.
+func New() *Collector { return &Collector{fabrics: make(map[string]*Fabric)} }
+
+// Add registers a fabric, replacing one of the same name.
+func (c *Collector) Add(f *Fabric) {
+	c.mu.Lock()
+	c.fabrics[f.name] = f
+	c.mu.Unlock()
+}
+
+// Remove drops a fabric and its series.
+func (c *Collector) Remove(name string) {
+	c.mu.Lock()
+	delete(c.fabrics, name)
+	c.mu.Unlock()
+}
+
+// Fabric returns the named fabric.
+func (c *Collector) Fabric(name string) *Fabric {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.fabrics[name]
+}
+
+// Fabrics returns the fabrics sorted by name.
+func (c *Collector) Fabrics() []*Fabric {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	out := make([]*Fabric, 0, len(c.fabrics))
+	for _, name := range slices.Sorted(maps.Keys(c.fabrics)) {
+		out = append(out, c.fabrics[name])
+	}
+	return out
+}
+
+// Describe implements prometheus.Collector.
+func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{objectsDesc, changesDesc, resyncChangesDesc, droppedDesc, upDesc, subUpDesc,
+		subRefreshesDesc, subFailuresDesc, resyncsDesc, lastEventDesc, connectedDesc, connectsDesc, disconnectsDesc,
+		messagesDesc, msgErrorsDesc, loginsDesc, loginFailuresDesc, tokenRefsDesc, tokenFailsDesc, expiryDesc} {
+		ch <- d
+	}
+}
+
+// Collect implements prometheus.Collector.
+func (c *Collector) Collect(ch chan<- prometheus.Metric) {
+	for _, f := range c.Fabrics() {
+		f.collectState(ch)
+		f.collectHealth(ch)
+	}
+}
+
+func gauge(ch chan<- prometheus.Metric, d *prometheus.Desc, v float64, labels ...string) {
+	ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+}
+
+func counter(ch chan<- prometheus.Metric, d *prometheus.Desc, v uint64, labels ...string) {
+	ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
+}
+
+func boolValue(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func (f *Fabric) collectState(ch chan<- prometheus.Metric) {
+	s := f.st
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for class, cs := range s.classes {
+		for tenant, n := range cs.tenants {
+			gauge(ch, objectsDesc, float64(n), f.name, class, tenant)
+		}
+	}
+	for k, v := range s.changes {
+		counter(ch, changesDesc, v, f.name, k.class, k.tenant, k.status.String())
+	}
+	for k, v := range s.resyncs {
+		counter(ch, resyncChangesDesc, v, f.name, k.class, k.status.String())
+	}
+	counter(ch, droppedDesc, s.dropped, f.name)
+}
+
+func (f *Fabric) collectHealth(ch chan<- prometheus.Metric) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	gauge(ch, upDesc, boolValue(f.up), f.name)
+	for name, h := range f.subs {
+		gauge(ch, subUpDesc, boolValue(h.up), f.name, name, h.class)
+		counter(ch, subRefreshesDesc, h.refreshes, f.name, name)
+		counter(ch, subFailuresDesc, h.failures, f.name, name)
+		counter(ch, resyncsDesc, h.resyncs, f.name, name)
+		if !h.lastEvent.IsZero() {
+			gauge(ch, lastEventDesc, float64(h.lastEvent.UnixNano())/1e9, f.name, name)
+		}
+	}
+	for c, h := range f.controllers {
+		gauge(ch, connectedDesc, boolValue(h.connected), f.name, c)
+		counter(ch, connectsDesc, h.connects, f.name, c)
+		counter(ch, disconnectsDesc, h.disconnects, f.name, c)
+		counter(ch, loginsDesc, h.logins, f.name, c)
+		counter(ch, loginFailuresDesc, h.loginFailures, f.name, c)
+	}
+	counter(ch, messagesDesc, f.messages, f.name)
+	for r, v := range f.msgErrors {
+		counter(ch, msgErrorsDesc, v, f.name, r)
+	}
+	counter(ch, tokenRefsDesc, f.tokenRefs, f.name)
+	counter(ch, tokenFailsDesc, f.tokenFails, f.name)
+	if !f.expiry.IsZero() {
+		gauge(ch, expiryDesc, float64(f.expiry.Unix()), f.name)
+	}
+}

@@ -1,0 +1,265 @@
+package collector
+
+import (
+	"sync"
+	"time"
+
+	"github.com/aci-exporter/aci-exporter/event"
+)
+
+// Fabric is one fabric's state and stream health. The APIC client feeds it;
+// the Collector reads it at scrape time. All methods are safe for
+// concurrent use.
+type Fabric struct {
+	name string
+	st   *state
+
+	mu          sync.Mutex // guards the health below
+	up          bool
+	ready       bool // every subscribed class has had a snapshot
+	subs        map[string]*subHealth
+	controllers map[string]*controllerHealth
+	messages    uint64
+	msgErrors   map[string]uint64
+	tokenRefs   uint64
+	tokenFails  uint64
+	expiry      time.Time
+}
+
+type subHealth struct {
+	class               string
+	up                  bool
+	refreshes, failures uint64
+	resyncs             uint64
+	lastEvent           time.Time
+}
+
+type controllerHealth struct {
+	connected             bool
+	connects, disconnects uint64
+	logins, loginFailures uint64
+}
+
+// Subscription names a subscription and its class, for series that exist
+// (at zero) from the start.
+type Subscription struct{ Name, Class string }
+
+// NewFabric returns the state of a fabric with its known controllers,
+// subscriptions and decode-error reasons, whose series start at zero.
+// maxObjects caps the objects tracked (0: no cap).
+func NewFabric(name string, controllers []string, subs []Subscription, errorReasons []string, maxObjects int) *Fabric {
+	f := &Fabric{
+		name:        name,
+		st:          newState(maxObjects),
+		subs:        make(map[string]*subHealth),
+		controllers: make(map[string]*controllerHealth),
+		msgErrors:   make(map[string]uint64),
+	}
+	f.Configure(controllers, subs, errorReasons)
+	return f
+}
+
+// Configure adds series for controllers, subscriptions and reasons that
+// are new after a reload; existing counts stay.
+func (f *Fabric) Configure(controllers []string, subs []Subscription, errorReasons []string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, c := range controllers {
+		if f.controllers[c] == nil {
+			f.controllers[c] = &controllerHealth{}
+		}
+	}
+	keep := map[string]bool{}
+	for _, s := range subs {
+		keep[s.Name] = true
+		if h := f.subs[s.Name]; h == nil || h.class != s.Class {
+			f.subs[s.Name] = &subHealth{class: s.Class}
+		}
+	}
+	for name := range f.subs {
+		if !keep[name] {
+			delete(f.subs, name)
+		}
+	}
+	for _, r := range errorReasons {
+		if _, ok := f.msgErrors[r]; !ok {
+			f.msgErrors[r] = 0
+		}
+	}
+}
+
+// Name is the fabric's name, the fabric label.
+func (f *Fabric) Name() string { return f.name }
+
+// Resync replaces a class's objects with a snapshot (see state.resync).
+func (f *Fabric) Resync(class string, objs []event.Object) {
+	f.st.mu.Lock()
+	f.st.resync(class, objs)
+	f.st.mu.Unlock()
+}
+
+// Apply books live events.
+func (f *Fabric) Apply(evs []event.Event) {
+	f.st.mu.Lock()
+	for i := range evs {
+		f.st.apply(&evs[i])
+	}
+	f.st.mu.Unlock()
+}
+
+// HasClass reports whether the class has had its baseline snapshot.
+func (f *Fabric) HasClass(class string) bool {
+	f.st.mu.RLock()
+	defer f.st.mu.RUnlock()
+	return f.st.classes[class] != nil
+}
+
+// LoginAttempt counts an aaaLogin on a controller.
+func (f *Fabric) LoginAttempt(controller string, ok bool) {
+	f.mu.Lock()
+	h := f.controller(controller)
+	h.logins++
+	if !ok {
+		h.loginFailures++
+	}
+	f.mu.Unlock()
+}
+
+func (f *Fabric) controller(c string) *controllerHealth {
+	h := f.controllers[c]
+	if h == nil {
+		h = &controllerHealth{}
+		f.controllers[c] = h
+	}
+	return h
+}
+
+// TokenRefresh counts an aaaRefresh.
+func (f *Fabric) TokenRefresh(ok bool) {
+	f.mu.Lock()
+	f.tokenRefs++
+	if !ok {
+		f.tokenFails++
+	}
+	f.mu.Unlock()
+}
+
+// SessionExpiry records when the current token lapses unless refreshed.
+func (f *Fabric) SessionExpiry(t time.Time) {
+	f.mu.Lock()
+	f.expiry = t
+	f.mu.Unlock()
+}
+
+// SocketUp records a websocket opening or closing on a controller.
+func (f *Fabric) SocketUp(controller string, up bool) {
+	f.mu.Lock()
+	h := f.controller(controller)
+	if up {
+		h.connects++
+	} else if h.connected {
+		h.disconnects++
+	}
+	h.connected = up
+	f.mu.Unlock()
+}
+
+// Message counts a frame read.
+func (f *Fabric) Message() {
+	f.mu.Lock()
+	f.messages++
+	f.mu.Unlock()
+}
+
+// MessageError counts a frame or object rejected, by reason.
+func (f *Fabric) MessageError(reason string) {
+	f.mu.Lock()
+	f.msgErrors[reason]++
+	f.mu.Unlock()
+}
+
+// SubscriptionUp records whether a subscription is live.
+func (f *Fabric) SubscriptionUp(name string, up bool) {
+	f.mu.Lock()
+	if h := f.subs[name]; h != nil {
+		h.up = up
+	}
+	f.mu.Unlock()
+}
+
+// SubscriptionRefresh counts a subscriptionRefresh call.
+func (f *Fabric) SubscriptionRefresh(name string, ok bool) {
+	f.mu.Lock()
+	if h := f.subs[name]; h != nil {
+		h.refreshes++
+		if !ok {
+			h.failures++
+		}
+	}
+	f.mu.Unlock()
+}
+
+// Resynced counts a snapshot taken after the subscription's first.
+func (f *Fabric) Resynced(name string) {
+	f.mu.Lock()
+	if h := f.subs[name]; h != nil {
+		h.resyncs++
+	}
+	f.mu.Unlock()
+}
+
+// LastEvent records the time of the newest event of a subscription.
+func (f *Fabric) LastEvent(name string, t time.Time) {
+	f.mu.Lock()
+	if h := f.subs[name]; h != nil && t.After(h.lastEvent) {
+		h.lastEvent = t
+	}
+	f.mu.Unlock()
+}
+
+// Up records whether the stream is fully up (logged in, socket open, every
+// subscription live) and, once up, that the fabric is ready.
+func (f *Fabric) Up(up bool) {
+	f.mu.Lock()
+	f.up = up
+	if up {
+		f.ready = true
+	}
+	f.mu.Unlock()
+}
+
+// Status is a fabric's stream health, for the landing page and /-/ready.
+type Status struct {
+	Name          string
+	Up            bool
+	Ready         bool // has been up at least once: every class has its baseline
+	Controller    string
+	Subscribed    int // subscriptions up
+	Subscriptions int
+	Objects       int
+	LastMessage   time.Time
+}
+
+// Status returns the fabric's stream health.
+func (f *Fabric) Status() Status {
+	f.mu.Lock()
+	st := Status{Name: f.name, Up: f.up, Ready: f.ready, Subscriptions: len(f.subs)}
+	for c, h := range f.controllers {
+		if h.connected {
+			st.Controller = c
+		}
+	}
+	for _, h := range f.subs {
+		if h.up {
+			st.Subscribed++
+		}
+		if h.lastEvent.After(st.LastMessage) {
+			st.LastMessage = h.lastEvent
+		}
+	}
+	f.mu.Unlock()
+	f.st.mu.RLock()
+	st.Objects = f.st.total
+	f.st.mu.RUnlock()
+	return st
+}
