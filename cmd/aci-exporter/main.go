@@ -1,0 +1,152 @@
+// Command aci-exporter holds the Cisco APIC event streams of one or more
+// fabrics open and exports objects, changes and stream health to Prometheus.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/alecthomas/kingpin/v2"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
+	"github.com/prometheus/common/promslog"
+	promslogflag "github.com/prometheus/common/promslog/flag"
+	"github.com/prometheus/common/version"
+	"github.com/prometheus/exporter-toolkit/web"
+	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
+
+	"github.com/aci-exporter/aci-exporter/collector"
+	"github.com/aci-exporter/aci-exporter/config"
+)
+
+// defaultAddress: opsdis/aci-exporter, an older polling exporter, uses 9643.
+const defaultAddress = ":9648"
+
+func main() { os.Exit(run(os.Args[1:], os.Stdout)) }
+
+func run(args []string, stdout io.Writer) int {
+	app := kingpin.New("aci-exporter", "Prometheus exporter for Cisco ACI that streams APIC events instead of polling.")
+	app.HelpFlag.Short('h')
+	app.Version(version.Print("aci_exporter"))
+	configFile := app.Flag("config.file", "Configuration file.").Default("aci-exporter.yml").String()
+	configCheck := app.Flag("config.check", "Check the configuration file and exit.").Bool()
+	metricsPath := app.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").String()
+	demo := app.Flag("demo", "Run an embedded simulated fabric with steady churn and export it; no configuration needed.").Bool()
+	demoListen := app.Flag("demo.listen-address", "Address of the demo's simulated APIC.").Default("127.0.0.1:0").String()
+	toolkitFlags := kingpinflag.AddFlags(app, defaultAddress)
+	logCfg := &promslog.Config{}
+	promslogflag.AddFlags(app, logCfg)
+	if _, err := app.Parse(args); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	logger := promslog.New(logCfg)
+
+	if *configCheck {
+		if _, err := loadConfig(*configFile, logger); err != nil {
+			logger.Error("Error loading config", "err", err)
+			return 1
+		}
+		fmt.Fprintln(stdout, "Config file is valid:", *configFile)
+		return 0
+	}
+	logger.Info("Starting aci_exporter", "version", version.Info())
+	logger.Info("Build context", "build_context", version.BuildContext())
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	var cfg *config.Config
+	var err error
+	if *demo {
+		d, derr := startDemo(*demoListen, logger)
+		if derr != nil {
+			logger.Error("Error starting the demo fabric", "err", derr)
+			return 1
+		}
+		defer d.close()
+		cfg = d.cfg
+		fmt.Fprintf(stdout, "Demo: a simulated fabric %q (%s) with steady churn; metrics on %s%s\n",
+			d.cfg.Fabrics[0].Name, d.cfg.Fabrics[0].Controllers[0], listenHint(toolkitFlags), *metricsPath)
+	} else if cfg, err = loadConfig(*configFile, logger); err != nil {
+		logger.Error("Error loading config", "err", err)
+		return 1
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(versioncollector.NewCollector("aci_exporter"), collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	coll := collector.New()
+	reg.MustRegister(coll)
+	reloads := newReloadMetrics(reg)
+
+	s := newStreams(ctx, logger, coll)
+	defer s.stopAll()
+	if err := s.apply(cfg); err != nil {
+		logger.Error("Error starting streams", "err", err)
+		return 1
+	}
+	reloads.success()
+
+	reloadCh := make(chan chan error)
+	if !*demo {
+		go reloader(ctx, *configFile, s, reloads, reloadCh, logger)
+	}
+
+	srv := &http.Server{
+		Handler:           newMux(reg, coll, s, reloadCh, *metricsPath, logger),
+		ReadHeaderTimeout: time.Minute,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelError),
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- web.ListenAndServe(srv, toolkitFlags, logger) }()
+	select {
+	case err := <-serveErr:
+		logger.Error("Error serving HTTP", "err", err)
+		return 1
+	case <-ctx.Done():
+	}
+	logger.Info("Shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		logger.Warn("HTTP shutdown", "err", err)
+	}
+	return 0
+}
+
+func loadConfig(path string, logger *slog.Logger) (*config.Config, error) {
+	cfg, err := config.Load(path)
+	if err != nil {
+		return nil, err
+	}
+	// A password or CA file that cannot be read is a config error too.
+	for _, f := range cfg.Fabrics {
+		if _, err := clientConfig(f, logger); err != nil {
+			return nil, fmt.Errorf("%s: fabric %q: %w", path, f.Name, err)
+		}
+	}
+	return cfg, nil
+}
+
+func listenHint(f *web.FlagConfig) string {
+	addr := defaultAddress
+	if f.WebListenAddresses != nil && len(*f.WebListenAddresses) > 0 {
+		addr = (*f.WebListenAddresses)[0]
+	}
+	if addr[0] == ':' {
+		addr = "http://localhost" + addr
+	} else {
+		addr = "http://" + addr
+	}
+	return addr
+}

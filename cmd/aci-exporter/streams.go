@@ -1,0 +1,162 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+
+	promconfig "github.com/prometheus/common/config"
+
+	"github.com/aci-exporter/aci-exporter/apicws"
+	"github.com/aci-exporter/aci-exporter/collector"
+	"github.com/aci-exporter/aci-exporter/config"
+)
+
+// The collector's Fabric is what the APIC client feeds.
+var _ apicws.Sink = (*collector.Fabric)(nil)
+
+// streams runs one APIC client per configured fabric and applies config
+// changes: unchanged fabrics keep their streams and counts, changed ones
+// restart on their kept state (the new snapshot counts what differs), and
+// removed ones stop and drop their series.
+type streams struct {
+	ctx     context.Context
+	log     *slog.Logger
+	coll    *collector.Collector
+	mu      sync.Mutex
+	running map[string]*stream
+}
+
+type stream struct {
+	cfg    config.Fabric
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+func newStreams(ctx context.Context, log *slog.Logger, coll *collector.Collector) *streams {
+	return &streams{ctx: ctx, log: log, coll: coll, running: make(map[string]*stream)}
+}
+
+// apply makes the running streams match cfg. Every fabric's password and
+// TLS settings are checked first, so a bad config changes nothing.
+func (s *streams) apply(cfg *config.Config) error {
+	clients := make(map[string]apicws.Config, len(cfg.Fabrics))
+	for _, f := range cfg.Fabrics {
+		c, err := clientConfig(f, s.log)
+		if err != nil {
+			return fmt.Errorf("fabric %q: %w", f.Name, err)
+		}
+		clients[f.Name] = c
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	keep := map[string]bool{}
+	for _, f := range cfg.Fabrics {
+		keep[f.Name] = true
+		if old := s.running[f.Name]; old != nil {
+			if old.cfg.Same(f) {
+				continue
+			}
+			old.stop()
+			s.log.Info("Fabric changed, restarting its stream", "fabric", f.Name)
+		}
+		s.start(f, clients[f.Name])
+	}
+	for name, old := range s.running {
+		if !keep[name] {
+			old.stop()
+			delete(s.running, name)
+			s.coll.Remove(name)
+			s.log.Info("Fabric removed", "fabric", name)
+		}
+	}
+	return nil
+}
+
+func (s *streams) start(f config.Fabric, c apicws.Config) {
+	subs := make([]collector.Subscription, len(f.Subscriptions))
+	for i, sub := range f.Subscriptions {
+		subs[i] = collector.Subscription{Name: sub.Name, Class: sub.Class}
+	}
+	reasons := append(apicws.DecodeReasons(), apicws.ReasonUnknownClass, apicws.ReasonUnknownSubscription)
+	fab := s.coll.Fabric(f.Name)
+	if fab == nil {
+		fab = collector.NewFabric(f.Name, f.Controllers, subs, reasons, f.MaxObjects)
+		s.coll.Add(fab)
+	} else {
+		fab.Configure(f.Controllers, subs, reasons)
+	}
+	ctx, cancel := context.WithCancel(s.ctx)
+	st := &stream{cfg: f, cancel: cancel, done: make(chan struct{})}
+	s.running[f.Name] = st
+	client := apicws.New(c, fab)
+	go func() {
+		defer close(st.done)
+		client.Run(ctx)
+	}()
+}
+
+func (st *stream) stop() {
+	st.cancel()
+	<-st.done
+}
+
+// stopAll stops every stream and waits for them.
+func (s *streams) stopAll() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, st := range s.running {
+		st.stop()
+	}
+}
+
+// clientConfig turns a fabric's config into the APIC client's.
+func clientConfig(f config.Fabric, log *slog.Logger) (apicws.Config, error) {
+	password, err := f.ResolvePassword()
+	if err != nil {
+		return apicws.Config{}, err
+	}
+	tlsCfg, err := promconfig.NewTLSConfig(f.TLS.TLSConfig())
+	if err != nil {
+		return apicws.Config{}, fmt.Errorf("tls: %w", err)
+	}
+	if f.TLS.InsecureSkipVerify {
+		log.Warn("TLS verification of the APIC is off", "fabric", f.Name)
+	}
+	subs := make([]apicws.Subscription, len(f.Subscriptions))
+	for i, sub := range f.Subscriptions {
+		subs[i] = apicws.Subscription{Name: sub.Name, Class: sub.Class, Filter: sub.Filter}
+	}
+	return apicws.Config{
+		Fabric:         f.Name,
+		Controllers:    f.Controllers,
+		Username:       f.Username,
+		Password:       password,
+		TLS:            tlsCfg,
+		Subscriptions:  subs,
+		RefreshTimeout: f.SubscriptionRefreshTimeout,
+		PageSize:       f.SnapshotPageSize,
+		Logger:         log.With("fabric", f.Name),
+	}, nil
+}
+
+// readiness: every fabric has had its first snapshot, and one is connected.
+func (s *streams) ready() (bool, string) {
+	fabrics := s.coll.Fabrics()
+	if len(fabrics) == 0 {
+		return false, "no fabric configured"
+	}
+	connected := false
+	for _, f := range fabrics {
+		st := f.Status()
+		if !st.Ready {
+			return false, fmt.Sprintf("fabric %s has not completed its first snapshot", st.Name)
+		}
+		connected = connected || st.Up
+	}
+	if !connected {
+		return false, "no fabric is connected"
+	}
+	return true, "ready"
+}

@@ -1,0 +1,327 @@
+package e2e
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"maps"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+	"go.uber.org/goleak"
+
+	"github.com/aci-exporter/aci-exporter/apicsim"
+)
+
+// exporterBin is the exporter built once for the whole package.
+var exporterBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "aci-e2e")
+	if err != nil {
+		panic(err)
+	}
+	exporterBin = filepath.Join(dir, "aci-exporter")
+	build := exec.Command("go", "build", "-race", "-o", exporterBin, "../cmd/aci-exporter")
+	build.Stderr = os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "building the exporter:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintln(os.Stderr, "goleak:", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
+
+// fabric is one simulated fabric and the config that points at it.
+type fabric struct {
+	name string
+	sim  *apicsim.Sim
+	ca   string
+	pw   string
+}
+
+const allClasses = "fvTenant fvAp fvAEPg fvBD fvCtx fvSubnet vzBrCP l3extOut fvCEp faultInst"
+
+func newFabric(t *testing.T, name string, cfg apicsim.Config, profile string, seed int64) *fabric {
+	t.Helper()
+	cfg.Users = map[string]string{"monitoring": "s3cret-" + name}
+	sim, err := apicsim.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sim.Close() })
+	p, err := apicsim.ProfileByName(profile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sim.Populate(p, seed); err != nil {
+		t.Fatal(err)
+	}
+	f := &fabric{name: name, sim: sim, ca: filepath.Join(t.TempDir(), "ca.pem"), pw: filepath.Join(t.TempDir(), "pw")}
+	if err := sim.WriteCA(f.ca); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(f.pw, []byte("s3cret-"+name+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// yaml is the fabric's config entry, subscribing to every class.
+func (f *fabric) yaml(extra string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "  - name: %s\n    controllers: [%s]\n    username: monitoring\n    password_file: %s\n    tls: {ca_file: %s}\n%s    subscriptions:\n",
+		f.name, strings.Join(f.sim.URLs(), ", "), f.pw, f.ca, extra)
+	for _, c := range strings.Fields(allClasses) {
+		fmt.Fprintf(&b, "      - class: %s\n", c)
+	}
+	return b.String()
+}
+
+func (f *fabric) churn(rate float64, seed int64) {
+	p, _ := apicsim.ProfileByName("medium")
+	f.sim.StartChurn(p, seed, rate)
+}
+
+// exporter is a running aci-exporter process.
+type exporter struct {
+	t      *testing.T
+	cmd    *exec.Cmd
+	url    string
+	config string
+	out    *syncBuffer
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func writeConfig(t *testing.T, path string, fabrics ...string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte("fabrics:\n"+strings.Join(fabrics, "")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func startExporter(t *testing.T, configYAML ...string) *exporter {
+	t.Helper()
+	cfgPath := filepath.Join(t.TempDir(), "aci-exporter.yml")
+	writeConfig(t, cfgPath, configYAML...)
+	return startExporterArgs(t, "--config.file="+cfgPath)
+}
+
+func startExporterArgs(t *testing.T, args ...string) *exporter {
+	t.Helper()
+	addr := freeAddr(t)
+	e := &exporter{t: t, url: "http://" + addr, out: &syncBuffer{}}
+	for _, a := range args {
+		if v, ok := strings.CutPrefix(a, "--config.file="); ok {
+			e.config = v
+		}
+	}
+	e.cmd = exec.Command(exporterBin, append(args, "--web.listen-address="+addr, "--log.level=debug")...)
+	e.cmd.Stdout, e.cmd.Stderr = e.out, e.out
+	if err := e.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		e.cmd.Process.Signal(syscall.SIGTERM)
+		e.cmd.Wait()
+		if t.Failed() {
+			t.Logf("exporter output:\n%s", e.out)
+		}
+	})
+	return e
+}
+
+func (e *exporter) get(path string) (int, string) {
+	resp, err := http.Get(e.url + path)
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func (e *exporter) waitReady() {
+	e.t.Helper()
+	eventually(e.t, 20*time.Second, "exporter ready", func() bool {
+		code, _ := e.get("/-/ready")
+		return code == 200
+	})
+}
+
+// series maps "name{labels}" to a value.
+type series map[string]float64
+
+// scrape reads /metrics and keeps the families asked for.
+func (e *exporter) scrape(names ...string) (series, error) {
+	resp, err := http.Get(e.url + "/metrics")
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	return parse(resp.Body, names...)
+}
+
+func parse(r io.Reader, names ...string) (series, error) {
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := p.TextToMetricFamilies(r)
+	if err != nil {
+		return nil, err
+	}
+	out := series{}
+	for _, name := range names {
+		fam := fams[name]
+		if fam == nil {
+			continue
+		}
+		for _, m := range fam.Metric {
+			v := m.GetGauge().GetValue() + m.GetCounter().GetValue() + m.GetUntyped().GetValue()
+			if v != 0 {
+				out[key(name, m.Label)] = v
+			}
+		}
+	}
+	return out, nil
+}
+
+func key(name string, labels []*dto.LabelPair) string {
+	parts := make([]string, 0, len(labels))
+	for _, l := range labels {
+		parts = append(parts, l.GetName()+"="+l.GetValue())
+	}
+	slices.Sort(parts)
+	return name + "{" + strings.Join(parts, ",") + "}"
+}
+
+var truthFamilies = []string{"aci_objects", "aci_object_changes_total", "aci_object_resync_changes_total"}
+
+// truth renders the simulator's ground truth for the fabric.
+func (f *fabric) truth(t *testing.T) series {
+	t.Helper()
+	var b bytes.Buffer
+	if err := f.sim.Truth("monitoring").WriteText(&b, f.name); err != nil {
+		t.Fatal(err)
+	}
+	s, err := parse(&b, truthFamilies...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// only keeps the series of one fabric.
+func (s series) only(fabric string) series {
+	out := series{}
+	for k, v := range s {
+		if strings.Contains(k, "fabric="+fabric+",") || strings.Contains(k, "fabric="+fabric+"}") {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// diff lists the series that differ, for a readable failure.
+func diff(got, want series) string {
+	var lines []string
+	for _, k := range slices.Sorted(maps.Keys(want)) {
+		if got[k] != want[k] {
+			lines = append(lines, fmt.Sprintf("%s: exporter %g, truth %g", k, got[k], want[k]))
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(got)) {
+		if _, ok := want[k]; !ok {
+			lines = append(lines, fmt.Sprintf("%s: exporter %g, truth 0", k, got[k]))
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
+// assertTruth waits until the exporter's object gauges and change counters
+// for the fabric equal the simulator's ground truth, exactly.
+func assertTruth(t *testing.T, e *exporter, f *fabric) {
+	t.Helper()
+	var last string
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		want := f.truth(t)
+		got, err := e.scrape(truthFamilies...)
+		if err == nil {
+			if last = diff(got.only(f.name), want); last == "" {
+				if len(want) == 0 {
+					t.Fatal("the truth is empty: the test proves nothing")
+				}
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("fabric %s: /metrics differs from the ground truth:\n%s", f.name, last)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func eventually(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// value returns one series of a scrape.
+func (e *exporter) value(t *testing.T, family, labels string) float64 {
+	t.Helper()
+	s, err := e.scrape(family)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s[family+"{"+labels+"}"]
+}
