@@ -14,6 +14,7 @@ func TestAdminHandler(t *testing.T) {
 	var rate float64 = -1
 	srv := httptest.NewServer(s.AdminHandler(func(r float64) { rate = r }))
 	defer srv.Close()
+	defer http.DefaultClient.CloseIdleConnections()
 	c := newClient(t, s, 0)
 	c.mustLogin()
 	c.subscribe("/api/class/fvTenant.json")
@@ -68,7 +69,12 @@ func TestAdminHandler(t *testing.T) {
 	if !strings.Contains(string(b), `aci_objects{fabric="lab",class="fvTenant",tenant="A"} 1`) {
 		t.Fatalf("truth:\n%s", b)
 	}
-	if resp, _ := http.Get(srv.URL + "/truth"); resp.StatusCode != 400 {
+	resp, err = http.Get(srv.URL + "/truth")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 400 {
 		t.Fatalf("truth without user: %d", resp.StatusCode)
 	}
 }

@@ -55,10 +55,12 @@ type client struct {
 
 func newClient(t *testing.T, s *Sim, ctrl int) *client {
 	t.Helper()
+	tr := &http.Transport{TLSClientConfig: s.ClientTLSConfig()}
+	t.Cleanup(tr.CloseIdleConnections)
 	return &client{
 		t:    t,
 		base: s.URLs()[ctrl],
-		http: &http.Client{Transport: &http.Transport{TLSClientConfig: s.ClientTLSConfig()}, Timeout: 10 * time.Second},
+		http: &http.Client{Transport: tr, Timeout: 10 * time.Second},
 	}
 }
 

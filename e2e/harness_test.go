@@ -316,12 +316,13 @@ func eventually(t *testing.T, timeout time.Duration, what string, cond func() bo
 	}
 }
 
-// value returns one series of a scrape.
+// value returns one series of a scrape; -1 while /metrics cannot be read
+// (the process is starting), so polling conditions just wait.
 func (e *exporter) value(t *testing.T, family, labels string) float64 {
 	t.Helper()
 	s, err := e.scrape(family)
 	if err != nil {
-		t.Fatal(err)
+		return -1
 	}
 	return s[family+"{"+labels+"}"]
 }

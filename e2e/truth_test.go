@@ -15,7 +15,9 @@ func TestTruthUnderChurn(t *testing.T) {
 	e := startExporter(t, f.yaml(""))
 	e.waitReady()
 	f.churn(1000, 2)
-	eventually(t, 10*time.Second, "churn", func() bool { return f.sim.Status().Objects > 0 && e.value(t, "aci_websocket_messages_total", "fabric=prod") > 1500 })
+	eventually(t, 10*time.Second, "churn", func() bool {
+		return f.sim.Status().Objects > 0 && e.value(t, "aci_websocket_messages_total", "fabric=prod") > 1500
+	})
 	f.sim.StopChurn()
 	assertTruth(t, e, f)
 }

@@ -1,0 +1,168 @@
+package e2e
+
+import (
+	"io"
+	"net/http"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/aci-exporter/aci-exporter/apicsim"
+)
+
+func TestConfigCheck(t *testing.T) {
+	f := newFabric(t, "prod", apicsim.Config{}, "demo", 1)
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.yml")
+	writeConfig(t, good, f.yaml(""))
+	out, err := exec.Command(exporterBin, "--config.check", "--config.file="+good).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "Config file is valid") {
+		t.Fatalf("good config: %v %s", err, out)
+	}
+	bad := filepath.Join(dir, "bad.yml")
+	writeConfig(t, bad, f.yaml("    usernme: x\n    password: hunter2-secret\n"))
+	out, err = exec.Command(exporterBin, "--config.check", "--config.file="+bad).CombinedOutput()
+	if code := exitCode(err); code != 1 || !strings.Contains(string(out), `line 7: unknown key \"usernme\"`) {
+		t.Fatalf("bad config: exit %d\n%s", code, out)
+	}
+	if strings.Contains(string(out), "hunter2-secret") {
+		t.Fatalf("the password reached the output:\n%s", out)
+	}
+}
+
+func exitCode(err error) int {
+	if ee, ok := err.(*exec.ExitError); ok {
+		return ee.ExitCode()
+	}
+	if err != nil {
+		return -1
+	}
+	return 0
+}
+
+// TestReload: a bad file is refused with its error and changes nothing; a
+// good one adds a fabric without touching the stream of the unchanged one;
+// SIGHUP removes it again.
+func TestReload(t *testing.T) {
+	a := newFabric(t, "east", apicsim.Config{}, "demo", 1)
+	b := newFabric(t, "west", apicsim.Config{}, "demo", 2)
+	e := startExporter(t, a.yaml(""))
+	e.waitReady()
+	loginsA := "controller=" + a.sim.URLs()[0] + ",fabric=east"
+
+	if code, _ := e.get("/-/reload"); code != http.StatusMethodNotAllowed {
+		t.Fatalf("GET /-/reload: %d", code)
+	}
+	writeConfig(t, e.config, a.yaml(""), "  - name: west\n    bogus: 1\n")
+	code, body := e.post("/-/reload")
+	if code != 500 || !strings.Contains(body, `unknown key "bogus"`) {
+		t.Fatalf("bad reload: %d %s", code, body)
+	}
+	if got := e.value(t, "aci_exporter_config_last_reload_successful", ""); got != 0 {
+		t.Fatalf("last_reload_successful = %g after a bad reload", got)
+	}
+	if code, _ := e.get("/-/ready"); code != 200 {
+		t.Fatal("a bad reload broke the running fabric")
+	}
+
+	writeConfig(t, e.config, a.yaml(""), b.yaml(""))
+	if code, body := e.post("/-/reload"); code != 200 {
+		t.Fatalf("good reload: %d %s", code, body)
+	}
+	eventually(t, 10*time.Second, "west up", func() bool { return e.value(t, "aci_up", "fabric=west") == 1 })
+	if got := e.value(t, "aci_logins_total", loginsA); got != 1 {
+		t.Fatalf("east logged in %g times: its stream was restarted by an unrelated reload", got)
+	}
+	assertTruth(t, e, b)
+
+	writeConfig(t, e.config, a.yaml(""))
+	e.cmd.Process.Signal(syscall.SIGHUP)
+	eventually(t, 10*time.Second, "west removed", func() bool {
+		s, err := e.scrape("aci_up")
+		return err == nil && len(s) == 1 && s["aci_up{fabric=east}"] == 1
+	})
+}
+
+func (e *exporter) post(path string) (int, string) {
+	resp, err := http.Post(e.url+path, "", nil)
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// TestReadyLandingAndSecrets: /-/ready says 503 until the first snapshot,
+// the landing page shows the stream, and the password never shows up in
+// logs or metrics, even after a failed login.
+func TestReadyLandingAndSecrets(t *testing.T) {
+	f := newFabric(t, "prod", apicsim.Config{}, "demo", 1)
+	f.sim.ThrottleLogins(true)
+	e := startExporter(t, f.yaml(""))
+	eventually(t, 10*time.Second, "a refused login", func() bool {
+		return e.value(t, "aci_login_failures_total", "controller="+f.sim.URLs()[0]+",fabric=prod") >= 1
+	})
+	if code, body := e.get("/-/ready"); code != 503 || !strings.Contains(body, "first snapshot") {
+		t.Fatalf("ready before any snapshot: %d %s", code, body)
+	}
+	f.sim.ThrottleLogins(false)
+	e.waitReady()
+	code, page := e.get("/")
+	if code != 200 || !strings.Contains(page, "<td>prod</td>") || !strings.Contains(page, `class="up"`) || !strings.Contains(page, f.sim.URLs()[0]) {
+		t.Fatalf("landing page: %d\n%s", code, page)
+	}
+	_, metrics := e.get("/metrics")
+	for _, where := range []string{e.out.String(), metrics, page} {
+		if strings.Contains(where, "s3cret-prod") {
+			t.Fatal("the password leaked")
+		}
+	}
+	if !strings.Contains(e.out.String(), "503") {
+		t.Errorf("the throttled login is not in the log:\n%s", e.out)
+	}
+}
+
+// TestDemo: --demo runs on its own and shows changing numbers.
+func TestDemo(t *testing.T) {
+	e := startExporterArgs(t, "--demo")
+	e.waitReady()
+	changes := func() float64 {
+		s, err := e.scrape("aci_object_changes_total")
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum := 0.0
+		for _, v := range s {
+			sum += v
+		}
+		return sum
+	}
+	first := changes()
+	eventually(t, 10*time.Second, "demo churn", func() bool { return changes() > first+5 })
+	if !strings.Contains(e.out.String(), "metrics on http://") {
+		t.Errorf("the demo does not say where to look:\n%s", e.out)
+	}
+}
+
+// TestGracefulShutdown: SIGTERM ends the process cleanly.
+func TestGracefulShutdown(t *testing.T) {
+	f := newFabric(t, "prod", apicsim.Config{}, "demo", 1)
+	e := startExporter(t, f.yaml(""))
+	e.waitReady()
+	e.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- e.cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("exit: %v\n%s", err, e.out)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("still running 10 s after SIGTERM")
+	}
+	eventually(t, 5*time.Second, "the socket closed at the simulator", func() bool { return f.sim.Status().Controllers[0].Sockets == 0 })
+}
