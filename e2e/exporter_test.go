@@ -3,12 +3,15 @@ package e2e
 import (
 	"io"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/aci-exporter/aci-exporter/apicsim"
 )
@@ -165,4 +168,37 @@ func TestGracefulShutdown(t *testing.T) {
 		t.Fatal("still running 10 s after SIGTERM")
 	}
 	eventually(t, 5*time.Second, "the socket closed at the simulator", func() bool { return f.sim.Status().Controllers[0].Sockets == 0 })
+}
+
+// TestWebConfigBasicAuth: --web.config.file guards every route.
+func TestWebConfigBasicAuth(t *testing.T) {
+	f := newFabric(t, "prod", apicsim.Config{}, "demo", 1)
+	hash, err := bcrypt.GenerateFromPassword([]byte("scrape-pw"), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	web := filepath.Join(dir, "web.yml")
+	if err := os.WriteFile(web, []byte("basic_auth_users:\n  prometheus: "+string(hash)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(dir, "aci.yml")
+	writeConfig(t, cfg, f.yaml(""))
+	e := startExporterArgs(t, "--config.file="+cfg, "--web.config.file="+web)
+	eventually(t, 10*time.Second, "the server", func() bool { code, _ := e.get("/-/healthy"); return code != 0 })
+	for _, path := range []string{"/metrics", "/-/healthy", "/"} {
+		if code, _ := e.get(path); code != http.StatusUnauthorized {
+			t.Errorf("%s without credentials: %d, want 401", path, code)
+		}
+	}
+	req, _ := http.NewRequest("GET", e.url+"/metrics", nil)
+	req.SetBasicAuth("prometheus", "scrape-pw")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("with credentials: %d", resp.StatusCode)
+	}
 }
