@@ -26,16 +26,19 @@ type Subscription struct {
 
 // Config describes one fabric's stream.
 type Config struct {
-	Fabric        string
-	Controllers   []string // base URLs, tried in order
-	Username      string
-	Password      string
+	Fabric      string
+	Controllers []string // base URLs, tried in order
+	Username    string
+	// Password is asked for at each login, so a rotated secret is used
+	// without a restart.
+	Password      func() (string, error)
 	TLS           *tls.Config
 	Subscriptions []Subscription
 	// RefreshTimeout is sent as refresh-timeout; 0 leaves the APIC default (60 s).
 	RefreshTimeout time.Duration
 	PageSize       int           // snapshot page size; default 10000
 	PingInterval   time.Duration // websocket ping period; default 30 s; a pong or frame must come within 2 periods
+	ProbeInterval  time.Duration // dead-subscription probe period; default 60 s
 	BackoffMin     time.Duration // default 1 s
 	BackoffMax     time.Duration // default 2 min
 	ReadLimit      int64         // largest frame accepted; default 64 MiB
@@ -48,6 +51,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.PingInterval <= 0 {
 		c.PingInterval = 30 * time.Second
+	}
+	if c.ProbeInterval <= 0 {
+		c.ProbeInterval = time.Minute
 	}
 	if c.BackoffMin <= 0 {
 		c.BackoffMin = time.Second
@@ -86,8 +92,13 @@ type Sink interface {
 	MessageError(reason string)
 	SubscriptionUp(name string, up bool)
 	SubscriptionRefresh(name string, ok bool)
-	// Resynced counts a snapshot taken after the subscription's first.
-	Resynced(name string)
+	// SubscriptionSnapshot says a subscription was made and its snapshot
+	// taken; every one after a subscription's first is a resync.
+	SubscriptionSnapshot(name string)
+	// Objects returns how many objects of the class are tracked, or -1
+	// when that cannot be compared with the APIC's count (no snapshot yet,
+	// or the object cap was reached).
+	Objects(class string) int
 	LastEvent(name string, t time.Time)
 	Up(up bool)
 }
@@ -98,7 +109,7 @@ type Client struct {
 	sink   Sink
 	http   *http.Client
 	log    *slog.Logger
-	synced map[string]bool // subscriptions that have had their first snapshot
+	logged map[string]time.Time // when each rejection reason was last logged
 }
 
 // New returns a client for a fabric; Run starts it.
@@ -116,7 +127,7 @@ func New(cfg Config, sink Sink) *Client {
 		sink:   sink,
 		http:   &http.Client{Transport: tr, Timeout: 2 * time.Minute},
 		log:    cfg.Logger,
-		synced: make(map[string]bool),
+		logged: make(map[string]time.Time),
 	}
 }
 

@@ -100,8 +100,25 @@ func (r *recSink) SubscriptionRefresh(n string, ok bool) {
 	r.refresh[n] = v
 	r.mu.Unlock()
 }
-func (r *recSink) Resynced(n string) { r.mu.Lock(); r.resynced[n]++; r.mu.Unlock() }
-func (r *recSink) Up(up bool)        { r.mu.Lock(); r.up = up; r.mu.Unlock() }
+func (r *recSink) SubscriptionSnapshot(n string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, ok := r.resynced[n]; ok {
+		r.resynced[n]++
+		return
+	}
+	r.resynced[n] = 0
+}
+
+func (r *recSink) Objects(class string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if set, ok := r.objects[class]; ok {
+		return len(set)
+	}
+	return -1
+}
+func (r *recSink) Up(up bool) { r.mu.Lock(); r.up = up; r.mu.Unlock() }
 
 func (r *recSink) read(f func(r *recSink) bool) bool {
 	r.mu.Lock()
@@ -126,7 +143,8 @@ func startClient(t *testing.T, sim *apicsim.Sim, cfg Config) (*recSink, context.
 	if cfg.Controllers == nil {
 		cfg.Controllers = sim.URLs()
 	}
-	cfg.Username, cfg.Password = "admin", "password"
+	cfg.Username = "admin"
+	cfg.Password = func() (string, error) { return "password", nil }
 	cfg.TLS = sim.ClientTLSConfig()
 	cfg.BackoffMin, cfg.BackoffMax = 5*time.Millisecond, 50*time.Millisecond
 	ctx, cancel := context.WithCancel(context.Background())

@@ -12,12 +12,26 @@ const (
 	ReasonUnknownSubscription = "unknown_subscription"
 )
 
-// loop hands snapshots and events to the sink in order. A class's events
-// wait until its snapshot is in, then replay on top of it: the snapshot is
+// classSync is a class being (re)subscribed: its snapshot so far and the
+// events that arrived meanwhile.
+type classSync struct {
+	subs    int               // subscriptions of the class still without their snapshot
+	newIDs  map[string]string // ids of this round's subscriptions -> names
+	oldIDs  []string          // ids the round replaces
+	objs    []event.Object
+	seen    map[string]bool // DNs in objs
+	cutoffs []string        // DNs beyond these were read after pushes started
+	pending []event.Event
+}
+
+// loop hands snapshots and events to the sink in order. While a class is
+// being (re)subscribed its events wait; when its snapshot is complete the
+// ones that happened before it (they list only the old subscriptions) are
+// applied first, then the snapshot, then the ones after it: the snapshot is
 // the state at the moment its subscription started pushing, so nothing is
 // lost or counted twice. It runs until the reader closes frames, so every
 // frame read before the socket failed is applied.
-func (s *session) loop(frames <-chan frameMsg, snaps <-chan snapshotMsg) {
+func (s *session) loop(frames <-chan frameMsg, ctl <-chan any) {
 	for {
 		select {
 		case m, ok := <-frames:
@@ -25,8 +39,13 @@ func (s *session) loop(frames <-chan frameMsg, snaps <-chan snapshotMsg) {
 				return
 			}
 			s.onFrame(m)
-		case m := <-snaps:
-			s.onSnapshot(m)
+		case m := <-ctl:
+			switch m := m.(type) {
+			case resyncMsg:
+				s.onResync(m.class)
+			case snapshotMsg:
+				s.onSnapshot(m)
+			}
 		}
 	}
 }
@@ -35,18 +54,20 @@ func (s *session) onFrame(m frameMsg) {
 	sink := s.c.sink
 	sink.Message()
 	if m.reason != "" {
-		sink.MessageError(m.reason)
+		s.reject(m.reason, m.err)
 	}
 	live := make([]event.Event, 0, len(m.evs))
 	for _, ev := range m.evs {
-		cs := s.classes[ev.Class]
-		switch {
-		case cs == nil:
-			sink.MessageError(ReasonUnknownClass)
-		case !cs.synced:
+		if cs := s.syncing[ev.Class]; cs != nil {
 			cs.pending = append(cs.pending, ev)
-		default:
-			live = s.accept(live, ev)
+			continue
+		}
+		if !s.classes[ev.Class] {
+			s.reject(ReasonUnknownClass, "class "+ev.Class)
+			continue
+		}
+		if s.ours(ev) {
+			live = append(live, ev)
 		}
 	}
 	if len(live) > 0 {
@@ -54,58 +75,174 @@ func (s *session) onFrame(m frameMsg) {
 	}
 }
 
-// accept appends ev if one of its subscription ids is ours, and notes the
-// event time of those subscriptions.
-func (s *session) accept(live []event.Event, ev event.Event) []event.Event {
+// ours reports whether one of the event's subscription ids is live, and
+// notes the event time of those subscriptions.
+func (s *session) ours(ev event.Event) bool {
 	ours := false
 	now := time.Now()
 	for _, id := range ev.SubscriptionIDs {
-		if sub := s.ids[id]; sub != nil {
+		if name, ok := s.ids[id]; ok {
 			ours = true
-			s.c.sink.LastEvent(sub.Name, now)
+			s.c.sink.LastEvent(name, now)
 		}
 	}
-	if !ours {
-		s.c.sink.MessageError(ReasonUnknownSubscription)
-		return live
+	if ours {
+		s.events[ev.Class].Add(1)
+	} else {
+		s.reject(ReasonUnknownSubscription, "ids "+join(ev.SubscriptionIDs))
 	}
-	return append(live, ev)
+	return ours
+}
+
+// reject counts a rejected frame or object and logs it, at most once a
+// minute per reason.
+func (s *session) reject(reason, detail string) {
+	s.c.sink.MessageError(reason)
+	now := time.Now()
+	if now.Sub(s.c.logged[reason]) < time.Minute {
+		return
+	}
+	s.c.logged[reason] = now
+	s.c.log.Warn("Rejected a websocket frame (logged once a minute per reason)", "reason", reason, "detail", detail, "controller", s.controller)
+}
+
+// onResync starts a new round for a class whose subscriptions are replaced.
+func (s *session) onResync(class string) {
+	cs := s.newClassSync(class)
+	for id, name := range s.ids {
+		if s.subClass[name] == class {
+			cs.oldIDs = append(cs.oldIDs, id)
+		}
+	}
+}
+
+func (s *session) newClassSync(class string) *classSync {
+	cs := &classSync{newIDs: map[string]string{}, seen: map[string]bool{}}
+	for _, sub := range s.c.cfg.Subscriptions {
+		if sub.Class == class {
+			cs.subs++
+		}
+	}
+	s.syncing[class] = cs
+	return cs
 }
 
 func (s *session) onSnapshot(m snapshotMsg) {
-	sink := s.c.sink
-	s.ids[m.id] = &subState{Subscription: m.sub, id: m.id}
-	sink.SubscriptionUp(m.sub.Name, true)
-	if s.c.synced[m.sub.Name] {
-		sink.Resynced(m.sub.Name)
-	}
-	s.c.synced[m.sub.Name] = true
-
-	cs := s.classes[m.sub.Class]
+	cs := s.syncing[m.sub.Class]
+	cs.newIDs[m.id] = m.sub.Name
+	s.c.sink.SubscriptionUp(m.sub.Name, true)
+	s.c.sink.SubscriptionSnapshot(m.sub.Name)
 	for _, o := range m.objs {
 		if !cs.seen[o.DN] { // two subscriptions of a class may overlap
 			cs.seen[o.DN] = true
 			cs.objs = append(cs.objs, o)
 		}
 	}
+	if m.cutoff != "" {
+		cs.cutoffs = append(cs.cutoffs, m.cutoff)
+	}
 	if cs.subs--; cs.subs > 0 {
 		return
 	}
-	sink.Resync(m.sub.Class, cs.objs)
-	live := make([]event.Event, 0, len(cs.pending))
+	s.finish(m.sub.Class, cs)
+}
+
+// finish applies a complete snapshot and the events around it.
+func (s *session) finish(class string, cs *classSync) {
+	sink := s.c.sink
+	var before, after []event.Event
 	for _, ev := range cs.pending {
-		live = s.accept(live, ev)
+		if listsAny(ev.SubscriptionIDs, cs.newIDs) {
+			after = append(after, ev)
+		} else if s.ours(ev) {
+			before = append(before, ev)
+		}
+	}
+	if len(before) > 0 {
+		sink.Apply(before)
+	}
+	sink.Resync(class, cs.lateAdjusted(after))
+	for _, id := range cs.oldIDs {
+		delete(s.ids, id)
+	}
+	for id, name := range cs.newIDs {
+		s.ids[id] = name
+	}
+	delete(s.syncing, class)
+	live := after[:0]
+	for _, ev := range after {
+		if s.ours(ev) {
+			live = append(live, ev)
+		}
 	}
 	if len(live) > 0 {
 		sink.Apply(live)
 	}
-	*cs = classSync{synced: true}
-	for _, c := range s.classes {
-		if !c.synced {
-			return
+	if len(s.syncing) == 0 && !s.established {
+		s.established = true
+		s.upSince = time.Now()
+		sink.Up(true)
+	}
+}
+
+// lateAdjusted returns the snapshot as of the moment pushes started. Pages
+// read later may already hold changes that are also among the events to
+// replay; for those objects the first event tells what the object was at
+// that moment: absent before a creation, present (as last known) before a
+// modification or deletion.
+func (cs *classSync) lateAdjusted(after []event.Event) []event.Object {
+	if len(cs.cutoffs) == 0 || len(after) == 0 {
+		return cs.objs
+	}
+	first := map[string]*event.Event{}
+	for i := range after {
+		dn := after[i].DN
+		if first[dn] == nil && cs.late(dn) {
+			first[dn] = &after[i]
 		}
 	}
-	s.established = true
-	s.upSince = time.Now()
-	sink.Up(true)
+	if len(first) == 0 {
+		return cs.objs
+	}
+	objs := make([]event.Object, 0, len(cs.objs))
+	for _, o := range cs.objs {
+		if first[o.DN] == nil {
+			objs = append(objs, o)
+		}
+	}
+	for dn, ev := range first {
+		if ev.Status != event.StatusCreated {
+			objs = append(objs, event.Object{DN: dn, Tenant: ev.Tenant, Keep: true})
+		}
+	}
+	return objs
+}
+
+func (cs *classSync) late(dn string) bool {
+	for _, c := range cs.cutoffs {
+		if dn > c {
+			return true
+		}
+	}
+	return false
+}
+
+func listsAny(ids []string, set map[string]string) bool {
+	for _, id := range ids {
+		if _, ok := set[id]; ok {
+			return true
+		}
+	}
+	return false
+}
+
+func join(ids []string) string {
+	out := ""
+	for i, id := range ids {
+		if i > 0 {
+			out += ","
+		}
+		out += id
+	}
+	return out
 }

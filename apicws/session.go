@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -15,46 +16,48 @@ import (
 )
 
 // session is one login on one controller: its socket, subscriptions and
-// refresh timers. Three goroutines serve it: the reader (frames → events),
-// the maintainer (REST: subscribe, snapshot, refreshes) and the loop (the
-// only one that talks to the sink, so events and snapshots stay in order).
+// refresh timers. Goroutines serve it: the reader (frames → events), the
+// pinger, the refresher (token and subscription refreshes), the subscriber
+// (subscriptions, snapshots, probes) and the loop, the only one that hands
+// events and snapshots to the sink, so they stay in order.
 type session struct {
 	c           *Client
 	controller  string
 	rest        *rest
-	established bool // logged in, socket open and every subscription synced
+	established bool // logged in, socket open and every class synced
 	upSince     time.Time
 
 	// Owned by the loop.
-	ids     map[string]*subState // subscription id -> subscription
-	classes map[string]*classSync
+	ids      map[string]string         // live subscription id -> subscription name
+	classes  map[string]bool           // subscribed classes
+	subClass map[string]string         // subscription name -> class
+	syncing  map[string]*classSync     // classes being (re)subscribed
+	events   map[string]*atomic.Uint64 // events accepted per class, read by probes
+
+	// Shared by the refresher and the subscriber.
+	mu     sync.Mutex
+	subIDs map[string]string // subscription name -> id to refresh ("" while being made)
+	resubs chan string       // classes to subscribe again
 }
 
-type subState struct {
-	Subscription
-	id string
-}
-
-// classSync collects a class's snapshot and the events that arrive while
-// it is being taken.
-type classSync struct {
-	subs    int // subscriptions of the class still without their snapshot
-	synced  bool
-	objs    []event.Object
-	seen    map[string]bool // DNs in objs
-	pending []event.Event
-}
-
-// Messages from the reader and the maintainer to the loop.
+// Messages from the reader and the subscriber to the loop.
 type (
 	frameMsg struct {
 		evs    []event.Event
 		reason string
+		err    string
 	}
+	// resyncMsg starts a new round for a class before its subscriptions
+	// are made again.
+	resyncMsg struct{ class string }
+	// snapshotMsg is one subscription made, with its snapshot. cutoff is
+	// the last DN of the answer that came with the subscription when more
+	// pages followed: objects beyond it were read later.
 	snapshotMsg struct {
-		sub  Subscription
-		id   string
-		objs []event.Object
+		sub    Subscription
+		id     string
+		objs   []event.Object
+		cutoff string
 	}
 )
 
@@ -63,16 +66,21 @@ func newSession(c *Client, controller string) *session {
 		c:          c,
 		controller: controller,
 		rest:       &rest{http: c.http, base: strings.TrimSuffix(controller, "/")},
-		ids:        make(map[string]*subState),
-		classes:    make(map[string]*classSync),
+		ids:        make(map[string]string),
+		classes:    make(map[string]bool),
+		subClass:   make(map[string]string),
+		syncing:    make(map[string]*classSync),
+		events:     make(map[string]*atomic.Uint64),
+		subIDs:     make(map[string]string),
+		resubs:     make(chan string, len(c.cfg.Subscriptions)),
 	}
 	for _, sub := range c.cfg.Subscriptions {
-		cs := s.classes[sub.Class]
-		if cs == nil {
-			cs = &classSync{seen: make(map[string]bool)}
-			s.classes[sub.Class] = cs
-		}
-		cs.subs++
+		s.classes[sub.Class] = true
+		s.subClass[sub.Name] = sub.Class
+		s.events[sub.Class] = new(atomic.Uint64)
+	}
+	for class := range s.classes {
+		s.newClassSync(class)
 	}
 	return s
 }
@@ -84,7 +92,12 @@ func (s *session) run(ctx context.Context) error {
 	defer cancel(nil)
 	sink := s.c.sink
 
-	info, err := s.rest.login(ctx, s.c.cfg.Username, s.c.cfg.Password)
+	password, err := s.c.cfg.Password()
+	if err != nil {
+		sink.LoginAttempt(s.controller, false)
+		return fmt.Errorf("password: %w", err)
+	}
+	info, err := s.rest.login(ctx, s.c.cfg.Username, password)
 	sink.LoginAttempt(s.controller, err == nil)
 	if err != nil {
 		return fmt.Errorf("login to %s: %w", s.controller, err)
@@ -105,7 +118,7 @@ func (s *session) run(ctx context.Context) error {
 	defer conn.Close()
 
 	frames := make(chan frameMsg, 256)
-	snaps := make(chan snapshotMsg)
+	ctl := make(chan any)
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	wg.Go(func() {
@@ -113,8 +126,9 @@ func (s *session) run(ctx context.Context) error {
 		cancel(s.read(conn, frames))
 	})
 	wg.Go(func() { cancel(s.ping(ctx, conn)) })
-	wg.Go(func() { cancel(s.maintain(ctx, info, snaps)) })
-	s.loop(frames, snaps)
+	wg.Go(func() { cancel(s.refresh(ctx, info)) })
+	wg.Go(func() { cancel(s.subscribeAll(ctx, ctl)) })
+	s.loop(frames, ctl)
 	for _, sub := range s.c.cfg.Subscriptions {
 		sink.SubscriptionUp(sub.Name, false)
 	}
@@ -159,10 +173,11 @@ func (s *session) read(conn *websocket.Conn, out chan<- frameMsg) error {
 		conn.SetReadDeadline(time.Now().Add(wait))
 		var msg frameMsg
 		_, derr := DecodeFrame(data, func(ev event.Event) { msg.evs = append(msg.evs, ev) })
-		if de, ok := errors.AsType[*DecodeError](derr); ok {
-			msg.reason = de.Reason
-		} else if derr != nil {
-			msg.reason = ReasonInvalidJSON
+		if derr != nil {
+			msg.reason, msg.err = ReasonInvalidJSON, derr.Error()
+			if de, ok := errors.AsType[*DecodeError](derr); ok {
+				msg.reason = de.Reason
+			}
 		}
 		out <- msg // the loop drains frames until they are closed
 	}

@@ -19,7 +19,8 @@ var (
 	objectsDesc       = desc("objects", "Objects of the class that exist now.", "class", "tenant")
 	changesDesc       = desc("object_changes_total", "Object changes seen, live or recovered by a resync.", "class", "tenant", "status")
 	resyncChangesDesc = desc("object_resync_changes_total", "Object changes recovered by a resync diff instead of seen live.", "class", "status")
-	droppedDesc       = desc("objects_over_limit_total", "Objects not tracked because the fabric reached its max_objects limit.")
+	limitDesc         = desc("objects_limit", "The max_objects cap on objects tracked for the fabric.")
+	fullDesc          = desc("objects_limit_reached", "1 when objects were left untracked because the fabric reached max_objects.")
 	upDesc            = desc("up", "1 when logged in, the socket is open and every subscription is active.")
 	subUpDesc         = desc("subscription_up", "1 while the subscription is active and refreshed in time.", "subscription", "class")
 	subRefreshesDesc  = desc("subscription_refreshes_total", "Subscription refresh calls.", "subscription")
@@ -81,7 +82,7 @@ func (c *Collector) Fabrics() []*Fabric {
 
 // Describe implements prometheus.Collector.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{objectsDesc, changesDesc, resyncChangesDesc, droppedDesc, upDesc, subUpDesc,
+	for _, d := range []*prometheus.Desc{objectsDesc, changesDesc, resyncChangesDesc, limitDesc, fullDesc, upDesc, subUpDesc,
 		subRefreshesDesc, subFailuresDesc, resyncsDesc, lastEventDesc, connectedDesc, connectsDesc, disconnectsDesc,
 		messagesDesc, msgErrorsDesc, loginsDesc, loginFailuresDesc, tokenRefsDesc, tokenFailsDesc, expiryDesc} {
 		ch <- d
@@ -126,7 +127,10 @@ func (f *Fabric) collectState(ch chan<- prometheus.Metric) {
 	for k, v := range s.resyncs {
 		counter(ch, resyncChangesDesc, v, f.name, k.class, k.status.String())
 	}
-	counter(ch, droppedDesc, s.dropped, f.name)
+	if s.max > 0 {
+		gauge(ch, limitDesc, float64(s.max), f.name)
+	}
+	gauge(ch, fullDesc, boolValue(s.full), f.name)
 }
 
 func (f *Fabric) collectHealth(ch chan<- prometheus.Metric) {

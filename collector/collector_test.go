@@ -104,8 +104,12 @@ func TestMaxObjects(t *testing.T) {
 	if st := f.Status(); st.Objects != 2 {
 		t.Fatalf("tracked %d objects, want the cap of 2", st.Objects)
 	}
-	if f.st.dropped != 2 {
-		t.Fatalf("dropped %d, want 2", f.st.dropped)
+	if !f.st.full || f.Objects("fvTenant") != -1 {
+		t.Fatal("a capped fabric must say so, and must not offer its count for comparison")
+	}
+	f.Resync("fvTenant", []event.Object{obj("uni/tn-a")})
+	if f.st.full || f.Objects("fvTenant") != 1 {
+		t.Fatal("a snapshot under the cap clears the flag")
 	}
 }
 
@@ -120,7 +124,8 @@ func TestHealthSeriesAndLint(t *testing.T) {
 	f.SubscriptionUp("fvTenant", true)
 	f.SubscriptionRefresh("fvTenant", true)
 	f.SubscriptionRefresh("fvTenant", false)
-	f.Resynced("fvTenant")
+	f.SubscriptionSnapshot("fvTenant")
+	f.SubscriptionSnapshot("fvTenant") // the second one is a resync
 	f.LastEvent("fvTenant", time.Unix(1700000000, 500e6))
 	f.TokenRefresh(true)
 	f.Up(true)
@@ -132,6 +137,10 @@ aci_login_failures_total{controller="https://apic1",fabric="prod"} 1
 # HELP aci_logins_total aaaLogin attempts.
 # TYPE aci_logins_total counter
 aci_logins_total{controller="https://apic1",fabric="prod"} 2
+# HELP aci_resyncs_total Snapshots taken after the first (reconnects, re-logins, failed refreshes).
+# TYPE aci_resyncs_total counter
+aci_resyncs_total{fabric="prod",subscription="fvBD"} 0
+aci_resyncs_total{fabric="prod",subscription="fvTenant"} 1
 # HELP aci_session_expiry_timestamp_seconds When the current token stops being valid unless refreshed.
 # TYPE aci_session_expiry_timestamp_seconds gauge
 aci_session_expiry_timestamp_seconds{fabric="prod"} 1.7000006e+09
@@ -159,7 +168,7 @@ aci_websocket_disconnects_total{controller="https://apic1",fabric="prod"} 1
 # TYPE aci_websocket_message_errors_total counter
 aci_websocket_message_errors_total{fabric="prod",reason="invalid_json"} 1
 `
-	names := []string{"aci_login_failures_total", "aci_logins_total", "aci_session_expiry_timestamp_seconds", "aci_subscription_last_event_timestamp_seconds",
+	names := []string{"aci_login_failures_total", "aci_logins_total", "aci_resyncs_total", "aci_session_expiry_timestamp_seconds", "aci_subscription_last_event_timestamp_seconds",
 		"aci_subscription_refresh_failures_total", "aci_subscription_up", "aci_up", "aci_websocket_connected", "aci_websocket_disconnects_total", "aci_websocket_message_errors_total"}
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), names...); err != nil {
 		t.Fatal(err)

@@ -21,6 +21,7 @@ type Fabric struct {
 	controllers map[string]*controllerHealth
 	messages    uint64
 	msgErrors   map[string]uint64
+	snapshots   map[string]bool // subscriptions that had their first snapshot
 	tokenRefs   uint64
 	tokenFails  uint64
 	expiry      time.Time
@@ -54,6 +55,7 @@ func NewFabric(name string, controllers []string, subs []Subscription, errorReas
 		subs:        make(map[string]*subHealth),
 		controllers: make(map[string]*controllerHealth),
 		msgErrors:   make(map[string]uint64),
+		snapshots:   make(map[string]bool),
 	}
 	f.Configure(controllers, subs, errorReasons)
 	return f
@@ -76,16 +78,22 @@ func (f *Fabric) Configure(controllers []string, subs []Subscription, errorReaso
 			f.subs[s.Name] = &subHealth{class: s.Class}
 		}
 	}
-	for name := range f.subs {
+	classes := map[string]bool{}
+	for name, h := range f.subs {
 		if !keep[name] {
 			delete(f.subs, name)
+			continue
 		}
+		classes[h.class] = true
 	}
 	for _, r := range errorReasons {
 		if _, ok := f.msgErrors[r]; !ok {
 			f.msgErrors[r] = 0
 		}
 	}
+	f.st.mu.Lock()
+	f.st.prune(classes)
+	f.st.mu.Unlock()
 }
 
 // Name is the fabric's name, the fabric label.
@@ -199,13 +207,23 @@ func (f *Fabric) SubscriptionRefresh(name string, ok bool) {
 	f.mu.Unlock()
 }
 
-// Resynced counts a snapshot taken after the subscription's first.
-func (f *Fabric) Resynced(name string) {
+// SubscriptionSnapshot counts a subscription's snapshots after its first,
+// across sessions and reloads, as resyncs.
+func (f *Fabric) SubscriptionSnapshot(name string) {
 	f.mu.Lock()
-	if h := f.subs[name]; h != nil {
+	if h := f.subs[name]; h != nil && f.snapshots[name] {
 		h.resyncs++
 	}
+	f.snapshots[name] = true
 	f.mu.Unlock()
+}
+
+// Objects returns the objects tracked for a class, or -1 when that cannot
+// be compared with the APIC's count.
+func (f *Fabric) Objects(class string) int {
+	f.st.mu.RLock()
+	defer f.st.mu.RUnlock()
+	return f.st.count(class)
 }
 
 // LastEvent records the time of the newest event of a subscription.

@@ -74,9 +74,9 @@ type state struct {
 	changes map[changeKey]uint64
 	resyncs map[resyncKey]uint64
 	intern  map[string]string
-	total   int // objects tracked, all classes
-	max     int // cap on tracked objects; 0 = none
-	dropped uint64
+	total   int  // objects tracked, all classes
+	max     int  // cap on tracked objects; 0 = none
+	full    bool // the cap refused objects since the last snapshot
 }
 
 func newState(maxObjects int) *state {
@@ -118,7 +118,7 @@ func (s *state) apply(ev *event.Event) {
 	case o != nil:
 		o.fp.update(ev.Attrs)
 	case s.max > 0 && s.total >= s.max:
-		s.dropped++
+		s.full = true
 	default: // created, or modified into view (a filter it now matches)
 		o = &object{tenant: tenant}
 		o.fp.update(ev.Attrs)
@@ -146,13 +146,14 @@ func (s *state) resync(class string, snap []event.Object) {
 	if old != nil {
 		s.total -= len(old.objects)
 	}
+	s.full = false
 	for i := range snap {
 		so := &snap[i]
 		if _, dup := cs.objects[so.DN]; dup {
 			continue // a page boundary moved under churn
 		}
 		if s.max > 0 && s.total >= s.max {
-			s.dropped++
+			s.full = true
 			continue
 		}
 		o := &object{tenant: s.internTenant(so.Tenant)}
@@ -167,6 +168,8 @@ func (s *state) resync(class string, snap []event.Object) {
 		switch prev := old.objects[dn]; {
 		case prev == nil:
 			s.countResync(class, o.tenant, event.StatusCreated)
+		case so.Keep:
+			o.fp = prev.fp
 		case prev.fp != o.fp:
 			s.countResync(class, o.tenant, event.StatusModified)
 		}
@@ -184,4 +187,34 @@ func (s *state) resync(class string, snap []event.Object) {
 func (s *state) countResync(class, tenant string, st event.Status) {
 	s.changes[changeKey{class, tenant, st}]++
 	s.resyncs[resyncKey{class, st}]++
+}
+
+// count returns the objects tracked for a class, or -1 when they cannot be
+// compared with the APIC's count. Called with s.mu held.
+func (s *state) count(class string) int {
+	cs := s.classes[class]
+	if cs == nil || s.full {
+		return -1
+	}
+	return len(cs.objects)
+}
+
+// prune forgets classes no longer subscribed, and their series.
+func (s *state) prune(keep map[string]bool) {
+	for class, cs := range s.classes {
+		if !keep[class] {
+			s.total -= len(cs.objects)
+			delete(s.classes, class)
+		}
+	}
+	for k := range s.changes {
+		if !keep[k.class] {
+			delete(s.changes, k)
+		}
+	}
+	for k := range s.resyncs {
+		if !keep[k.class] {
+			delete(s.resyncs, k)
+		}
+	}
 }

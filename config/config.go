@@ -29,6 +29,10 @@ const (
 	// DefaultMaxObjects caps the objects tracked per fabric when max_objects
 	// is omitted, so a runaway class cannot exhaust the exporter's memory.
 	DefaultMaxObjects = 1000000
+	// DefaultPingInterval and DefaultProbeInterval apply when
+	// ping_interval and probe_interval are omitted.
+	DefaultPingInterval  = 30 * time.Second
+	DefaultProbeInterval = 60 * time.Second
 	// MaxSubscriptionRefreshTimeout is the largest refresh-timeout the APIC
 	// is known to accept (12 h).
 	MaxSubscriptionRefreshTimeout = 43200 * time.Second
@@ -73,6 +77,15 @@ type Fabric struct {
 	SnapshotPageSize int `yaml:"snapshot_page_size"`
 	// MaxObjects caps the objects tracked for the fabric; default 1000000.
 	MaxObjects int `yaml:"max_objects"`
+	// PingInterval is how often the websocket is pinged; a socket with no
+	// frame and no pong for two intervals is given up (a half-open
+	// connection). Default 30 s.
+	PingInterval time.Duration `yaml:"ping_interval,omitempty"`
+	// ProbeInterval is how often each unfiltered class's object count is
+	// checked against the APIC's; a difference on two probes in a row with
+	// no event in between means the subscription died silently, and the
+	// class is subscribed again with a resync. Default 60 s.
+	ProbeInterval time.Duration `yaml:"probe_interval,omitempty"`
 }
 
 // TLS configures how the controllers' certificates are checked.
@@ -196,6 +209,12 @@ func (c *Config) setDefaults() {
 		}
 		if f.MaxObjects == 0 {
 			f.MaxObjects = DefaultMaxObjects
+		}
+		if f.PingInterval == 0 {
+			f.PingInterval = DefaultPingInterval
+		}
+		if f.ProbeInterval == 0 {
+			f.ProbeInterval = DefaultProbeInterval
 		}
 	}
 }

@@ -43,6 +43,7 @@ func TestLoadBadConfigs(t *testing.T) {
 		"no-fabrics":               `no fabrics configured`,
 		"no-password":              `line 2: fabrics[0] "prod": one of password_file, password_env or password is required`,
 		"page-size-zero":           `line 7: fabrics[0] "prod": snapshot_page_size must be positive`,
+		"ping-zero":                `line 6: fabrics[0] "prod": ping_interval must be positive`,
 		"password-env-name":        `line 6: fabrics[0] "prod": password_env "ACI-PROD" is not a valid environment variable name`,
 		"password-not-string":      `line 7: cannot unmarshal !!map into a string`,
 		"subscription-duplicate":   `line 9: fabrics[0] "prod": subscriptions[1]: name "faultInst" is already used by subscriptions[0]`,
@@ -119,6 +120,8 @@ func TestLoadMinimalDefaults(t *testing.T) {
 		},
 		SnapshotPageSize: 10000,
 		MaxObjects:       1000000,
+		PingInterval:     30 * time.Second,
+		ProbeInterval:    time.Minute,
 	}
 	if len(c.Fabrics) != 1 || !c.Fabrics[0].Same(want) {
 		t.Errorf("got\n%s\nwant\n%s", c, want)
@@ -150,6 +153,8 @@ func TestLoadFull(t *testing.T) {
 		},
 		SnapshotPageSize: 500,
 		MaxObjects:       20000,
+		PingInterval:     10 * time.Second,
+		ProbeInterval:    2 * time.Minute,
 	}, {
 		Name:        "lab",
 		Controllers: []string{"http://10.0.0.1"},
@@ -167,6 +172,8 @@ func TestLoadFull(t *testing.T) {
 		},
 		SnapshotPageSize: DefaultSnapshotPageSize,
 		MaxObjects:       DefaultMaxObjects,
+		PingInterval:     DefaultPingInterval,
+		ProbeInterval:    DefaultProbeInterval,
 	}}
 	if !reflect.DeepEqual(c.Fabrics, want) {
 		t.Errorf("got\n%s\nwant\n%s", c, &Config{Fabrics: want})
@@ -330,6 +337,8 @@ func TestSame(t *testing.T) {
 		"filter":        func(f *Fabric) { f.Subscriptions[1].Filter = "" },
 		"page size":     func(f *Fabric) { f.SnapshotPageSize++ },
 		"max objects":   func(f *Fabric) { f.MaxObjects++ },
+		"ping interval": func(f *Fabric) { f.PingInterval++ },
+		"probe":         func(f *Fabric) { f.ProbeInterval++ },
 	}
 	for name, change := range changes {
 		g := base

@@ -85,6 +85,14 @@ func (f *Fabric) check(p *problems, n *yaml.Node, at string) {
 			p.add(key(n, k.name), "%s: %s must be positive", at, k.name)
 		}
 	}
+	for _, k := range []struct {
+		name string
+		v    time.Duration
+	}{{"ping_interval", f.PingInterval}, {"probe_interval", f.ProbeInterval}} {
+		if k.v < 0 || k.v == 0 && given(n, k.name) {
+			p.add(key(n, k.name), "%s: %s must be positive", at, k.name)
+		}
+	}
 }
 
 func (f *Fabric) checkControllers(p *problems, n *yaml.Node, at string) {

@@ -82,4 +82,8 @@ func (e *Event) Attr(name string) (string, bool) {
 type Object struct {
 	DN, Tenant string
 	Attrs      []Attr // every attribute except dn, status, rn and childAction
+	// Keep says the object existed at the snapshot's moment but its
+	// attributes then are unknown (it changed before its page was read):
+	// keep what is known of it rather than compare.
+	Keep bool
 }

@@ -98,9 +98,11 @@ func run(args []string, stdout io.Writer) int {
 	reloads.success()
 
 	reloadCh := make(chan chan error)
-	if !*demo {
-		go reloader(ctx, *configFile, s, reloads, reloadCh, logger)
+	load := func() (*config.Config, error) { return loadConfig(*configFile, logger) }
+	if *demo {
+		load = func() (*config.Config, error) { return nil, errNoReloadInDemo }
 	}
+	go reloader(ctx, load, s, reloads, reloadCh, logger)
 
 	srv := &http.Server{
 		Handler:           newMux(reg, coll, s, reloadCh, *metricsPath, logger),
@@ -123,6 +125,8 @@ func run(args []string, stdout io.Writer) int {
 	}
 	return 0
 }
+
+var errNoReloadInDemo = errors.New("--demo has no configuration file to reload")
 
 func loadConfig(path string, logger *slog.Logger) (*config.Config, error) {
 	cfg, err := config.Load(path)

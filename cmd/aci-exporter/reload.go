@@ -9,6 +9,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
+
+	"github.com/aci-exporter/aci-exporter/config"
 )
 
 type reloadMetrics struct {
@@ -36,12 +38,12 @@ func (m *reloadMetrics) success() {
 
 // reloader owns config reloads: on SIGHUP and on each request from
 // POST /-/reload. A bad file leaves the running config alone.
-func reloader(ctx context.Context, path string, s *streams, m *reloadMetrics, requests <-chan chan error, logger *slog.Logger) {
+func reloader(ctx context.Context, load func() (*config.Config, error), s *streams, m *reloadMetrics, requests <-chan chan error, logger *slog.Logger) {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 	reload := func() error {
-		cfg, err := loadConfig(path, logger)
+		cfg, err := load()
 		if err == nil {
 			err = s.apply(cfg)
 		}
@@ -51,7 +53,7 @@ func reloader(ctx context.Context, path string, s *streams, m *reloadMetrics, re
 			return err
 		}
 		m.success()
-		logger.Info("Reloaded config", "file", path)
+		logger.Info("Reloaded config")
 		return nil
 	}
 	for {

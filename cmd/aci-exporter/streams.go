@@ -87,6 +87,9 @@ func (s *streams) start(f config.Fabric, c apicws.Config) {
 	} else {
 		fab.Configure(f.Controllers, subs, reasons)
 	}
+	if f.TLS.InsecureSkipVerify {
+		s.log.Warn("TLS verification of the APIC is off", "fabric", f.Name)
+	}
 	ctx, cancel := context.WithCancel(s.ctx)
 	st := &stream{cfg: f, cancel: cancel, done: make(chan struct{})}
 	s.running[f.Name] = st
@@ -111,18 +114,16 @@ func (s *streams) stopAll() {
 	}
 }
 
-// clientConfig turns a fabric's config into the APIC client's.
+// clientConfig turns a fabric's config into the APIC client's. The
+// password is read now, to refuse a config whose secret cannot be read, and
+// again at every login, so a rotated password file needs no reload.
 func clientConfig(f config.Fabric, log *slog.Logger) (apicws.Config, error) {
-	password, err := f.ResolvePassword()
-	if err != nil {
+	if _, err := f.ResolvePassword(); err != nil {
 		return apicws.Config{}, err
 	}
 	tlsCfg, err := promconfig.NewTLSConfig(f.TLS.TLSConfig())
 	if err != nil {
 		return apicws.Config{}, fmt.Errorf("tls: %w", err)
-	}
-	if f.TLS.InsecureSkipVerify {
-		log.Warn("TLS verification of the APIC is off", "fabric", f.Name)
 	}
 	subs := make([]apicws.Subscription, len(f.Subscriptions))
 	for i, sub := range f.Subscriptions {
@@ -132,11 +133,13 @@ func clientConfig(f config.Fabric, log *slog.Logger) (apicws.Config, error) {
 		Fabric:         f.Name,
 		Controllers:    f.Controllers,
 		Username:       f.Username,
-		Password:       password,
+		Password:       f.ResolvePassword,
 		TLS:            tlsCfg,
 		Subscriptions:  subs,
 		RefreshTimeout: f.SubscriptionRefreshTimeout,
 		PageSize:       f.SnapshotPageSize,
+		PingInterval:   f.PingInterval,
+		ProbeInterval:  f.ProbeInterval,
 		Logger:         log.With("fabric", f.Name),
 	}, nil
 }
