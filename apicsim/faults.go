@@ -2,6 +2,7 @@ package apicsim
 
 import (
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -194,6 +195,7 @@ const (
 	FrameNoDN         = "no-dn"
 	FrameUnknownClass = "unknown-class"
 	FrameUnknownID    = "unknown-id"
+	FrameOversized    = "oversized" // a valid 2 MiB frame, for read limits
 )
 
 // InjectFrame writes a malformed frame of the given kind to every open
@@ -226,8 +228,11 @@ func (s *Sim) malformed(kind string, sock *socket) ([]byte, error) {
 		return []byte(`{"subscriptionId":["` + id + `"],"imdata":[{"fvTenant":{"attributes":{"childAction":"","modTs":"` + ts + `","rn":"","status":"modified"}}}]}`), nil
 	case FrameUnknownClass:
 		return []byte(`{"subscriptionId":["` + id + `"],"imdata":[{"fooBarBaz":{"attributes":{"childAction":"","dn":"uni/tn-ghost/foo-1","modTs":"` + ts + `","rn":"","status":"created"}}}]}`), nil
+	case FrameOversized:
+		pad := strings.Repeat("x", 2<<20)
+		return []byte(`{"subscriptionId":["` + id + `"],"imdata":[{"fvTenant":{"attributes":{"childAction":"","descr":"` + pad + `","dn":"uni/tn-huge","modTs":"` + ts + `","rn":"","status":"modified"}}}]}`), nil
 	case FrameUnknownID:
 		return []byte(`{"subscriptionId":["18374686685813276673"],"imdata":[{"fvTenant":{"attributes":{"childAction":"","dn":"uni/tn-ghost","modTs":"` + ts + `","rn":"","status":"created"}}}]}`), nil
 	}
-	return nil, fmt.Errorf("unknown frame kind %q (want %s, %s, %s or %s)", kind, FrameInvalidJSON, FrameNoDN, FrameUnknownClass, FrameUnknownID)
+	return nil, fmt.Errorf("unknown frame kind %q (want %s, %s, %s, %s or %s)", kind, FrameInvalidJSON, FrameNoDN, FrameUnknownClass, FrameUnknownID, FrameOversized)
 }

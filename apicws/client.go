@@ -144,8 +144,8 @@ func (c *Client) Run(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
-		if s.established && time.Since(s.upSince) > time.Minute {
-			failures = 0 // a good session: start the backoff over
+		if s.established {
+			failures = 0 // the APIC served a full sync: a new incident starts over
 		}
 		if !s.established {
 			ctrl = (ctrl + 1) % len(c.cfg.Controllers)

@@ -247,3 +247,14 @@ func TestClientCountsBadFrames(t *testing.T) {
 		return true
 	})
 }
+
+func TestClientGivesUpOversizedFrames(t *testing.T) {
+	sim := newSim(t, apicsim.Config{})
+	sim.Create("fvTenant", "uni/tn-a", map[string]string{"name": "a"})
+	sink, _ := startClient(t, sim, Config{ReadLimit: 64 << 10, Subscriptions: []Subscription{{Class: "fvTenant"}}})
+	eventually(t, "up", func() bool { return sink.read(func(r *recSink) bool { return r.up }) })
+	sim.InjectFrame(apicsim.FrameOversized)
+	eventually(t, "a new session after the oversized frame", func() bool {
+		return sink.read(func(r *recSink) bool { return r.errors[ReasonTooLarge] == 1 && r.resynced["fvTenant"] == 1 && r.up })
+	})
+}

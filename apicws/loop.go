@@ -10,6 +10,9 @@ import (
 const (
 	ReasonUnknownClass        = "unknown_class"
 	ReasonUnknownSubscription = "unknown_subscription"
+	// ReasonTooLarge: a frame over the read limit; the socket is given up,
+	// and the next session's resync accounts for what it held.
+	ReasonTooLarge = "frame_too_large"
 )
 
 // classSync is a class being (re)subscribed: its snapshot so far and the

@@ -167,6 +167,9 @@ func (s *session) read(conn *websocket.Conn, out chan<- frameMsg) error {
 	conn.SetPongHandler(func(string) error { return conn.SetReadDeadline(time.Now().Add(wait)) })
 	for {
 		_, data, err := conn.ReadMessage()
+		if errors.Is(err, websocket.ErrReadLimit) {
+			out <- frameMsg{reason: ReasonTooLarge, err: fmt.Sprintf("frame over %d bytes", s.c.cfg.ReadLimit)}
+		}
 		if err != nil {
 			return fmt.Errorf("websocket read: %w", err)
 		}

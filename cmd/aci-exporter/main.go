@@ -42,6 +42,9 @@ func run(args []string, stdout io.Writer) int {
 	metricsPath := app.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").String()
 	demo := app.Flag("demo", "Run an embedded simulated fabric with steady churn and export it; no configuration needed.").Bool()
 	demoListen := app.Flag("demo.listen-address", "Address of the demo's simulated APIC.").Default("127.0.0.1:0").String()
+	var backoff backoffFlags
+	app.Flag("apic.backoff-min", "First wait before reconnecting to an APIC; it doubles, with jitter, after each failed attempt.").Default("1s").DurationVar(&backoff.min)
+	app.Flag("apic.backoff-max", "Longest wait between reconnect attempts (a rejected password always waits about this long).").Default("2m").DurationVar(&backoff.max)
 	toolkitFlags := kingpinflag.AddFlags(app, defaultAddress)
 	logCfg := &promslog.Config{}
 	promslogflag.AddFlags(app, logCfg)
@@ -89,7 +92,7 @@ func run(args []string, stdout io.Writer) int {
 	reg.MustRegister(coll)
 	reloads := newReloadMetrics(reg)
 
-	s := newStreams(ctx, logger, coll)
+	s := newStreams(ctx, logger, coll, backoff)
 	defer s.stopAll()
 	if err := s.apply(cfg); err != nil {
 		logger.Error("Error starting streams", "err", err)

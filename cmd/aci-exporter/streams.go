@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	promconfig "github.com/prometheus/common/config"
 
@@ -24,6 +25,7 @@ type streams struct {
 	ctx     context.Context
 	log     *slog.Logger
 	coll    *collector.Collector
+	backoff backoffFlags
 	mu      sync.Mutex
 	running map[string]*stream
 }
@@ -34,8 +36,11 @@ type stream struct {
 	done   chan struct{}
 }
 
-func newStreams(ctx context.Context, log *slog.Logger, coll *collector.Collector) *streams {
-	return &streams{ctx: ctx, log: log, coll: coll, running: make(map[string]*stream)}
+// backoffFlags bound the waits between reconnect attempts.
+type backoffFlags struct{ min, max time.Duration }
+
+func newStreams(ctx context.Context, log *slog.Logger, coll *collector.Collector, backoff backoffFlags) *streams {
+	return &streams{ctx: ctx, log: log, coll: coll, backoff: backoff, running: make(map[string]*stream)}
 }
 
 // apply makes the running streams match cfg. Every fabric's password and
@@ -79,7 +84,7 @@ func (s *streams) start(f config.Fabric, c apicws.Config) {
 	for i, sub := range f.Subscriptions {
 		subs[i] = collector.Subscription{Name: sub.Name, Class: sub.Class}
 	}
-	reasons := append(apicws.DecodeReasons(), apicws.ReasonUnknownClass, apicws.ReasonUnknownSubscription)
+	reasons := append(apicws.DecodeReasons(), apicws.ReasonUnknownClass, apicws.ReasonUnknownSubscription, apicws.ReasonTooLarge)
 	fab := s.coll.Fabric(f.Name)
 	if fab == nil {
 		fab = collector.NewFabric(f.Name, f.Controllers, subs, reasons, f.MaxObjects)
@@ -93,6 +98,7 @@ func (s *streams) start(f config.Fabric, c apicws.Config) {
 	ctx, cancel := context.WithCancel(s.ctx)
 	st := &stream{cfg: f, cancel: cancel, done: make(chan struct{})}
 	s.running[f.Name] = st
+	c.BackoffMin, c.BackoffMax = s.backoff.min, s.backoff.max
 	client := apicws.New(c, fab)
 	go func() {
 		defer close(st.done)
