@@ -44,10 +44,11 @@ type socket struct {
 	wake    chan struct{}
 	flushed chan struct{} // signalled when the writer empties the queue
 
-	closed  bool        // guarded by sim.mu
-	stalled atomic.Bool // half-open: write nothing, answer no pings
-	done    chan struct{}
-	once    sync.Once
+	closed   bool          // guarded by sim.mu
+	stalled  atomic.Bool   // half-open: write nothing, answer no pings
+	done     chan struct{} // closed when the socket starts closing
+	readDone chan struct{} // closed when the reader has seen the end
+	closing  atomic.Bool
 }
 
 // closeHow says how the simulator ends a socket.
@@ -85,13 +86,14 @@ func (c *controller) serveSocket(w http.ResponseWriter, r *http.Request, token s
 		return // the upgrader has answered
 	}
 	sock := &socket{
-		sim:     s,
-		sess:    sess,
-		conn:    conn,
-		out:     hj.conn,
-		wake:    make(chan struct{}, 1),
-		flushed: make(chan struct{}, 1),
-		done:    make(chan struct{}),
+		sim:      s,
+		sess:     sess,
+		conn:     conn,
+		out:      hj.conn,
+		wake:     make(chan struct{}, 1),
+		flushed:  make(chan struct{}, 1),
+		done:     make(chan struct{}),
+		readDone: make(chan struct{}),
 	}
 	old := sess.sock
 	if sess.ended {
@@ -216,6 +218,7 @@ func (sock *socket) readLoop() {
 	})
 	for {
 		if _, _, err := sock.conn.ReadMessage(); err != nil {
+			close(sock.readDone)
 			sock.shutdown(closeAbrupt)
 			return
 		}
@@ -225,38 +228,55 @@ func (sock *socket) readLoop() {
 // shutdown closes the socket once. Queued changes that were never written
 // go back to the ground truth as not seen by the client.
 func (sock *socket) shutdown(how closeHow) {
-	sock.once.Do(func() {
-		s := sock.sim
-		close(sock.done)
-		sock.writeMu.Lock()
-		defer sock.writeMu.Unlock()
-		s.mu.Lock()
-		sock.closed = true
-		delete(s.sockets, sock)
-		sock.mu.Lock()
-		lost := sock.queue
-		sock.queue = nil
-		sock.mu.Unlock()
-		ut := s.truth[sock.sess.user]
+	if !sock.closing.CompareAndSwap(false, true) {
+		return
+	}
+	s := sock.sim
+	close(sock.done)
+	sock.writeMu.Lock()
+	defer sock.writeMu.Unlock()
+	s.mu.Lock()
+	sock.closed = true
+	delete(s.sockets, sock)
+	sock.mu.Lock()
+	lost := sock.queue
+	sock.queue = nil
+	sock.mu.Unlock()
+	if ut := s.truth[sock.sess.user]; ut != nil {
 		for _, it := range lost {
-			if ut != nil {
-				ut.undeliver(it.c, s.st)
-			}
+			ut.undeliver(it.c, s.st)
 		}
-		if s.cfg.SubscriptionsDieWithSocket {
-			for id := range sock.sess.subs {
-				delete(sock.sess.ctrl.subs, id)
-			}
-			sock.sess.subs = map[string]*subscription{}
+	}
+	if s.cfg.SubscriptionsDieWithSocket {
+		for id := range sock.sess.subs {
+			delete(sock.sess.ctrl.subs, id)
 		}
-		s.mu.Unlock()
-		if !how.abrupt {
-			msg := websocket.FormatCloseMessage(how.code, how.text)
-			sock.conn.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
-			sock.out.Flush()
-		}
-		sock.conn.Close()
-	})
+		sock.sess.subs = map[string]*subscription{}
+	}
+	s.mu.Unlock()
+	if !how.abrupt {
+		msg := websocket.FormatCloseMessage(how.code, how.text)
+		sock.conn.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
+		sock.out.Flush()
+	}
+	sock.finish()
+}
+
+// finish ends the connection so that every frame written reaches the
+// client: FIN rather than RST (closing with unread input would reset the
+// connection, and the client could lose frames the ground truth counts as
+// seen). It half-closes, waits for the client to close its side, then closes.
+func (sock *socket) finish() {
+	if cw, ok := sock.out.Conn.(interface{ CloseWrite() error }); ok {
+		cw.CloseWrite()
+	}
+	t := time.NewTimer(2 * time.Second)
+	defer t.Stop()
+	select {
+	case <-sock.readDone:
+	case <-t.C:
+	}
+	sock.conn.Close()
 }
 
 // writeRaw sends one frame as is (fault injection).

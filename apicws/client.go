@@ -110,6 +110,7 @@ type Client struct {
 	http   *http.Client
 	log    *slog.Logger
 	logged map[string]time.Time // when each rejection reason was last logged
+	paged  map[string]bool      // subscriptions whose class needs DN ranges
 }
 
 // New returns a client for a fabric; Run starts it.
@@ -128,6 +129,7 @@ func New(cfg Config, sink Sink) *Client {
 		http:   &http.Client{Transport: tr, Timeout: 2 * time.Minute},
 		log:    cfg.Logger,
 		logged: make(map[string]time.Time),
+		paged:  make(map[string]bool),
 	}
 }
 

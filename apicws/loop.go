@@ -133,8 +133,10 @@ func (s *session) newClassSync(class string) *classSync {
 func (s *session) onSnapshot(m snapshotMsg) {
 	cs := s.syncing[m.sub.Class]
 	cs.newIDs[m.id] = m.sub.Name
-	s.c.sink.SubscriptionUp(m.sub.Name, true)
-	s.c.sink.SubscriptionSnapshot(m.sub.Name)
+	if !m.more {
+		s.c.sink.SubscriptionUp(m.sub.Name, true)
+		s.c.sink.SubscriptionSnapshot(m.sub.Name)
+	}
 	for _, o := range m.objs {
 		if !cs.seen[o.DN] { // two subscriptions of a class may overlap
 			cs.seen[o.DN] = true
@@ -143,6 +145,9 @@ func (s *session) onSnapshot(m snapshotMsg) {
 	}
 	if m.cutoff != "" {
 		cs.cutoffs = append(cs.cutoffs, m.cutoff)
+	}
+	if m.more {
+		return
 	}
 	if cs.subs--; cs.subs > 0 {
 		return
@@ -190,35 +195,65 @@ func (s *session) finish(class string, cs *classSync) {
 
 // lateAdjusted returns the snapshot as of the moment pushes started. Pages
 // read later may already hold changes that are also among the events to
-// replay; for those objects the first event tells what the object was at
-// that moment: absent before a creation, present (as last known) before a
-// modification or deletion.
+// replay. For such an object the first event tells what it was at that
+// moment: absent before a creation, present before a modification or
+// deletion. Its page is that state when it shows none of the events (its
+// change stamp matches none of theirs); otherwise its state then is unknown
+// and what the exporter knew of it is kept.
 func (cs *classSync) lateAdjusted(after []event.Event) []event.Object {
 	if len(cs.cutoffs) == 0 || len(after) == 0 {
 		return cs.objs
 	}
-	first := map[string]*event.Event{}
+	evs := map[string][]*event.Event{}
 	for i := range after {
-		dn := after[i].DN
-		if first[dn] == nil && cs.late(dn) {
-			first[dn] = &after[i]
+		if dn := after[i].DN; cs.late(dn) {
+			evs[dn] = append(evs[dn], &after[i])
 		}
 	}
-	if len(first) == 0 {
+	if len(evs) == 0 {
 		return cs.objs
 	}
 	objs := make([]event.Object, 0, len(cs.objs))
 	for _, o := range cs.objs {
-		if first[o.DN] == nil {
+		if e := evs[o.DN]; e == nil || e[0].Status != event.StatusCreated && !showsAny(o, e) {
 			objs = append(objs, o)
+			delete(evs, o.DN)
 		}
 	}
-	for dn, ev := range first {
-		if ev.Status != event.StatusCreated {
-			objs = append(objs, event.Object{DN: dn, Tenant: ev.Tenant, Keep: true})
+	for dn, e := range evs {
+		if e[0].Status != event.StatusCreated {
+			objs = append(objs, event.Object{DN: dn, Tenant: e[0].Tenant, Keep: true})
 		}
 	}
 	return objs
+}
+
+// showsAny reports whether the object's change stamp is one of the events':
+// modTs, or lastTransition for objects whose modTs is "never" (faults).
+func showsAny(o event.Object, evs []*event.Event) bool {
+	stamp := "modTs"
+	if v, _ := attr(o.Attrs, "modTs"); v == "never" {
+		stamp = "lastTransition"
+	}
+	mine, ok := attr(o.Attrs, stamp)
+	if !ok {
+		return true // cannot tell: assume it does
+	}
+	for _, ev := range evs {
+		if v, ok := attr(ev.Attrs, stamp); ok && v == mine {
+			return true
+		}
+	}
+	return false
+}
+
+func attr(attrs []event.Attr, name string) (string, bool) {
+	for _, a := range attrs {
+		if a.Name == name {
+			return a.Value, true
+		}
+	}
+	return "", false
 }
 
 func (cs *classSync) late(dn string) bool {

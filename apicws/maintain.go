@@ -16,20 +16,19 @@ const defaultSubscriptionTimeout = 60 * time.Second
 var errMaxLifetime = errors.New("token near its maximum lifetime: logging in again")
 
 // refresh keeps the token and the subscriptions alive: the token at half
-// its idle lifetime (as acitoolkit does), each subscription three times per
-// timeout, one call per tick round robin (early, never a burst). Before the
-// token's maximum lifetime the session starts over with a resync. A failed
-// subscription refresh has its class subscribed again; anything that says
-// the session is gone ends it.
+// its idle lifetime (as acitoolkit does), each subscription id three times
+// per timeout, one call at a time round robin (early, never a burst).
+// Before the token's maximum lifetime the session starts over with a
+// resync. A failed subscription refresh has its class subscribed again;
+// anything that says the session is gone ends it.
 func (s *session) refresh(ctx context.Context, info *loginInfo) error {
 	sink := s.c.sink
-	subs := s.c.cfg.Subscriptions
 	tokenTick := time.NewTicker(info.refreshTimeout / 2)
 	defer tokenTick.Stop()
 	relogin := time.NewTimer(info.maxLifetime * 95 / 100)
 	defer relogin.Stop()
-	subTick := time.NewTicker(s.subscriptionTimeout() / 3 / time.Duration(len(subs)))
-	defer subTick.Stop()
+	subTimer := time.NewTimer(s.refreshSpacing())
+	defer subTimer.Stop()
 	next := 0
 	for {
 		select {
@@ -44,14 +43,47 @@ func (s *session) refresh(ctx context.Context, info *loginInfo) error {
 				return fmt.Errorf("token refresh: %w", err)
 			}
 			sink.SessionExpiry(time.Now().Add(fresh.refreshTimeout))
-		case <-subTick.C:
-			sub := subs[next]
-			next = (next + 1) % len(subs)
-			if err := s.refreshSubscription(ctx, sub); err != nil {
-				return err
+		case <-subTimer.C:
+			if ids := s.liveIDs(); len(ids) > 0 {
+				next %= len(ids)
+				if err := s.refreshSubscription(ctx, ids[next]); err != nil {
+					return err
+				}
+				next++
 			}
+			subTimer.Reset(s.refreshSpacing())
 		}
 	}
+}
+
+// liveID is one subscription id to refresh.
+type liveID struct {
+	sub Subscription
+	id  string
+}
+
+// liveIDs lists the ids to refresh, in configuration order.
+func (s *session) liveIDs() []liveID {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []liveID
+	for _, sub := range s.c.cfg.Subscriptions {
+		for _, id := range s.subIDs[sub.Name] {
+			out = append(out, liveID{sub, id})
+		}
+	}
+	return out
+}
+
+// refreshSpacing spreads three refreshes of every id over a timeout.
+func (s *session) refreshSpacing() time.Duration {
+	s.mu.Lock()
+	n := 0
+	for _, ids := range s.subIDs {
+		n += len(ids)
+	}
+	s.mu.Unlock()
+	return s.subscriptionTimeout() / 3 / time.Duration(max(n, len(s.c.cfg.Subscriptions)))
 }
 
 func (s *session) subscriptionTimeout() time.Duration {
@@ -61,31 +93,25 @@ func (s *session) subscriptionTimeout() time.Duration {
 	return defaultSubscriptionTimeout
 }
 
-// refreshSubscription refreshes one subscription, if it is made. A refresh
-// the APIC refuses (400, or an error inside a 200) costs the class a new
-// subscription and a resync; 401, 403 and 405 end the session.
-func (s *session) refreshSubscription(ctx context.Context, sub Subscription) error {
-	s.mu.Lock()
-	id := s.subIDs[sub.Name]
-	s.mu.Unlock()
-	if id == "" {
-		return nil // being made
-	}
-	path := "/api/subscriptionRefresh.json?id=" + id
+// refreshSubscription refreshes one subscription id. A refresh the APIC
+// refuses (400, or an error inside a 200) costs the class new
+// subscriptions and a resync; 401, 403, 405 and 5xx end the session.
+func (s *session) refreshSubscription(ctx context.Context, l liveID) error {
+	path := "/api/subscriptionRefresh.json?id=" + l.id
 	if t := s.c.cfg.RefreshTimeout; t > 0 {
 		path += "&refresh-timeout=" + strconv.Itoa(int(t.Seconds()))
 	}
 	_, err := s.rest.do(ctx, http.MethodGet, path, nil)
-	s.c.sink.SubscriptionRefresh(sub.Name, err == nil)
+	s.c.sink.SubscriptionRefresh(l.sub.Name, err == nil)
 	if err == nil {
 		return nil
 	}
 	if sessionGone(err) {
-		return fmt.Errorf("refresh subscription %s: %w", sub.Name, err)
+		return fmt.Errorf("refresh subscription %s: %w", l.sub.Name, err)
 	}
-	s.c.log.Warn("Subscription refresh failed, subscribing again", "subscription", sub.Name, "err", err)
-	s.c.sink.SubscriptionUp(sub.Name, false)
-	s.requestResubscribe(sub.Class)
+	s.c.log.Warn("Subscription refresh failed, subscribing again", "subscription", l.sub.Name, "err", err)
+	s.c.sink.SubscriptionUp(l.sub.Name, false)
+	s.requestResubscribe(l.sub.Class)
 	return nil
 }
 
@@ -103,7 +129,7 @@ func (s *session) requestResubscribe(class string) {
 	s.mu.Lock()
 	for _, sub := range s.c.cfg.Subscriptions {
 		if sub.Class == class {
-			s.subIDs[sub.Name] = "" // no more refreshes of the old ids
+			s.subIDs[sub.Name] = nil // no more refreshes of the old ids
 		}
 	}
 	s.mu.Unlock()
@@ -123,7 +149,7 @@ func (s *session) subscribeAll(ctx context.Context, ctl chan<- any) error {
 	}
 	probe := time.NewTicker(s.c.cfg.ProbeInterval)
 	defer probe.Stop()
-	suspects := map[string]uint64{} // class -> events accepted at the last probe
+	suspects := map[string]suspect{}
 	for {
 		select {
 		case <-ctx.Done():
@@ -141,14 +167,22 @@ func (s *session) subscribeAll(ctx context.Context, ctl chan<- any) error {
 }
 
 func (s *session) subscribeOne(ctx context.Context, sub Subscription, ctl chan<- any) error {
-	msg, err := s.subscribe(ctx, sub)
+	emit := func(msg snapshotMsg) error {
+		s.mu.Lock()
+		s.subIDs[sub.Name] = append(s.subIDs[sub.Name], msg.id)
+		s.mu.Unlock()
+		return send(ctx, ctl, msg)
+	}
+	var err error
+	if s.c.paged[sub.Name] {
+		err = s.subscribeRanges(ctx, sub, emit)
+	} else {
+		err = s.subscribeWhole(ctx, sub, emit)
+	}
 	if err != nil {
 		return fmt.Errorf("subscribe %s: %w", sub.Name, err)
 	}
-	s.mu.Lock()
-	s.subIDs[sub.Name] = msg.id
-	s.mu.Unlock()
-	return send(ctx, ctl, msg)
+	return nil
 }
 
 func send(ctx context.Context, ctl chan<- any, msg any) error {
@@ -175,11 +209,18 @@ func (s *session) resubscribe(ctx context.Context, class string, ctl chan<- any)
 	return nil
 }
 
+// suspect is a class whose count differed at a probe.
+type suspect struct {
+	events uint64 // events accepted for the class by then
+	at     int64  // when (UnixNano)
+}
+
 // probe compares each unfiltered class's object count with the APIC's. A
 // subscription that the APIC dropped without telling (its refreshes still
-// answer 200) shows as a count that stays wrong while no event arrives:
-// two probes in a row like that subscribe the class again.
-func (s *session) probe(ctx context.Context, suspects map[string]uint64) error {
+// answer 200) shows as a count that stays wrong while no event arrives and
+// the socket is alive (a pong came since): two probes in a row like that
+// subscribe the class again. A silent socket is the pinger's business.
+func (s *session) probe(ctx context.Context, suspects map[string]suspect) error {
 	for _, class := range s.probedClasses() {
 		p, err := s.rest.get(ctx, classQuery(class, "page=0", "page-size=1"))
 		if err != nil {
@@ -194,13 +235,15 @@ func (s *session) probe(ctx context.Context, suspects map[string]uint64) error {
 			delete(suspects, class)
 			continue
 		}
-		if last, ok := suspects[class]; ok && last == seen {
+		if last, ok := suspects[class]; ok && last.events == seen && s.lastRead.Load() > last.at {
 			s.c.log.Warn("Subscription silent while the APIC's count differs, subscribing again", "class", class, "apic", p.total, "tracked", have)
 			delete(suspects, class)
 			s.requestResubscribe(class)
 			continue
 		}
-		suspects[class] = seen
+		if last, ok := suspects[class]; !ok || last.events != seen {
+			suspects[class] = suspect{events: seen, at: time.Now().UnixNano()}
+		}
 	}
 	return nil
 }
@@ -224,46 +267,6 @@ func contains(list []string, v string) bool {
 		}
 	}
 	return false
-}
-
-// subscribe subscribes to a class and reads its snapshot. The first page
-// comes with the subscription, atomically: it is the state at the moment
-// pushes start. Further pages are read by DN (keyset), which stays stable
-// while objects come and go.
-func (s *session) subscribe(ctx context.Context, sub Subscription) (snapshotMsg, error) {
-	size := s.c.cfg.PageSize
-	opts := []string{"subscription=yes", "order-by=" + sub.Class + ".dn|asc", "page=0", "page-size=" + strconv.Itoa(size)}
-	if t := s.c.cfg.RefreshTimeout; t > 0 {
-		opts = append(opts, "refresh-timeout="+strconv.Itoa(int(t.Seconds())))
-	}
-	if sub.Filter != "" {
-		opts = append(opts, "query-target-filter="+escapeFilter(sub.Filter))
-	}
-	p, err := s.rest.get(ctx, classQuery(sub.Class, opts...))
-	if err != nil {
-		return snapshotMsg{}, err
-	}
-	if p.subID == "" {
-		return snapshotMsg{}, fmt.Errorf("%w: no subscriptionId", errBadAnswer)
-	}
-	msg := snapshotMsg{sub: sub, id: p.subID, objs: p.objs}
-	if len(p.objs) == size {
-		msg.cutoff = p.objs[size-1].DN
-	}
-	for last := p.objs; len(last) == size; {
-		after := fmt.Sprintf(`gt(%s.dn,"%s")`, sub.Class, last[len(last)-1].DN)
-		if sub.Filter != "" {
-			after = "and(" + sub.Filter + "," + after + ")"
-		}
-		next, err := s.rest.get(ctx, classQuery(sub.Class, "order-by="+sub.Class+".dn|asc", "page=0",
-			"page-size="+strconv.Itoa(size), "query-target-filter="+escapeFilter(after)))
-		if err != nil {
-			return snapshotMsg{}, fmt.Errorf("snapshot page: %w", err)
-		}
-		msg.objs = append(msg.objs, next.objs...)
-		last = next.objs
-	}
-	return msg, nil
 }
 
 // escapeFilter percent-encodes only what would break the URL. APICs are

@@ -34,10 +34,14 @@ type session struct {
 	syncing  map[string]*classSync     // classes being (re)subscribed
 	events   map[string]*atomic.Uint64 // events accepted per class, read by probes
 
+	// lastRead is when the socket last gave a frame or a pong (UnixNano):
+	// a probe only blames a subscription while the socket is alive.
+	lastRead atomic.Int64
+
 	// Shared by the refresher and the subscriber.
 	mu     sync.Mutex
-	subIDs map[string]string // subscription name -> id to refresh ("" while being made)
-	resubs chan string       // classes to subscribe again
+	subIDs map[string][]string // subscription name -> ids to refresh
+	resubs chan string         // classes to subscribe again
 }
 
 // Messages from the reader and the subscriber to the loop.
@@ -50,14 +54,16 @@ type (
 	// resyncMsg starts a new round for a class before its subscriptions
 	// are made again.
 	resyncMsg struct{ class string }
-	// snapshotMsg is one subscription made, with its snapshot. cutoff is
-	// the last DN of the answer that came with the subscription when more
-	// pages followed: objects beyond it were read later.
+	// snapshotMsg is one subscription made (a whole class or one DN range
+	// of it), with its snapshot. cutoff is the last DN of the answer when
+	// more plain pages followed: objects beyond it were read later. more
+	// says further ranges of the same subscription follow.
 	snapshotMsg struct {
 		sub    Subscription
 		id     string
 		objs   []event.Object
 		cutoff string
+		more   bool
 	}
 )
 
@@ -71,7 +77,7 @@ func newSession(c *Client, controller string) *session {
 		subClass:   make(map[string]string),
 		syncing:    make(map[string]*classSync),
 		events:     make(map[string]*atomic.Uint64),
-		subIDs:     make(map[string]string),
+		subIDs:     make(map[string][]string),
 		resubs:     make(chan string, len(c.cfg.Subscriptions)),
 	}
 	for _, sub := range c.cfg.Subscriptions {
@@ -164,7 +170,10 @@ func (s *session) dial(ctx context.Context, token string) (*websocket.Conn, erro
 func (s *session) read(conn *websocket.Conn, out chan<- frameMsg) error {
 	wait := 2 * s.c.cfg.PingInterval
 	conn.SetReadDeadline(time.Now().Add(wait))
-	conn.SetPongHandler(func(string) error { return conn.SetReadDeadline(time.Now().Add(wait)) })
+	conn.SetPongHandler(func(string) error {
+		s.lastRead.Store(time.Now().UnixNano())
+		return conn.SetReadDeadline(time.Now().Add(wait))
+	})
 	for {
 		_, data, err := conn.ReadMessage()
 		if errors.Is(err, websocket.ErrReadLimit) {
@@ -173,6 +182,7 @@ func (s *session) read(conn *websocket.Conn, out chan<- frameMsg) error {
 		if err != nil {
 			return fmt.Errorf("websocket read: %w", err)
 		}
+		s.lastRead.Store(time.Now().UnixNano())
 		conn.SetReadDeadline(time.Now().Add(wait))
 		var msg frameMsg
 		_, derr := DecodeFrame(data, func(ev event.Event) { msg.evs = append(msg.evs, ev) })

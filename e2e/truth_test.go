@@ -95,3 +95,22 @@ func TestFreshness(t *testing.T) {
 		t.Errorf("a change took %v to show", worst)
 	}
 }
+
+// TestTruthPagedResync: classes larger than a snapshot page (7200
+// endpoints in pages of 700) resync exactly across socket drops, with the
+// fabric churning through the gaps and the paged reads.
+func TestTruthPagedResync(t *testing.T) {
+	f := newFabric(t, "prod", apicsim.Config{}, "medium", 21)
+	e := startExporter(t, f.yaml("    snapshot_page_size: 700\n"))
+	e.waitReady()
+	f.churn(300, 22)
+	for i := range 3 {
+		f.sim.DropSockets(apicsim.CloseAbrupt)
+		eventually(t, 20*time.Second, "resync", func() bool {
+			return e.value(t, "aci_resyncs_total", "fabric=prod,subscription=fvCEp") == float64(i+1) &&
+				e.value(t, "aci_up", "fabric=prod") == 1
+		})
+	}
+	f.sim.StopChurn()
+	assertTruth(t, e, f)
+}
