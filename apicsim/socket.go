@@ -191,6 +191,7 @@ func (sock *socket) waitFlushed(timeout time.Duration) {
 		if empty {
 			// The writer may still hold items it took; writeMu waits for it.
 			sock.writeMu.Lock()
+			//lint:ignore SA2001 taking the lock is the wait
 			sock.writeMu.Unlock()
 			return
 		}

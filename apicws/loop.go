@@ -188,7 +188,6 @@ func (s *session) finish(class string, cs *classSync) {
 	}
 	if len(s.syncing) == 0 && !s.established {
 		s.established = true
-		s.upSince = time.Now()
 		sink.Up(true)
 	}
 }

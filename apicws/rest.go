@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -33,7 +32,6 @@ func (e *APIError) auth() bool {
 }
 
 var (
-	errNoSocket    = errors.New("APIC lost the websocket of the session")
 	errBadAnswer   = errors.New("unexpected APIC answer")
 	titleRE        = regexp.MustCompile(`(?i)<title>([^<]*)</title>`)
 	maxAnswerBytes = int64(1 << 30) // a 1M-object page is about 600 MB
@@ -186,8 +184,6 @@ func seconds(s string, def time.Duration) time.Duration {
 func classQuery(class string, opts ...string) string {
 	return "/api/class/" + class + ".json?" + strings.Join(opts, "&")
 }
-
-func opt(k, v string) string { return k + "=" + url.PathEscape(v) }
 
 // page is one page of a class snapshot.
 type page struct {

@@ -25,7 +25,6 @@ type session struct {
 	controller  string
 	rest        *rest
 	established bool // logged in, socket open and every class synced
-	upSince     time.Time
 
 	// Owned by the loop.
 	ids      map[string]string         // live subscription id -> subscription name
