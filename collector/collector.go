@@ -21,6 +21,7 @@ var (
 	resyncChangesDesc = desc("object_resync_changes_total", "Object changes recovered by a resync diff instead of seen live.", "class", "status")
 	limitDesc         = desc("objects_limit", "The max_objects cap on objects tracked for the fabric.")
 	fullDesc          = desc("objects_limit_reached", "1 when objects were left untracked because the fabric reached max_objects.")
+	overDesc          = desc("objects_over_limit_total", "Objects refused because the fabric held max_objects; a resync refuses them again.")
 	upDesc            = desc("up", "1 when logged in, the socket is open and every subscription is active.")
 	subUpDesc         = desc("subscription_up", "1 while the subscription is active and refreshed in time.", "subscription", "class")
 	subRefreshesDesc  = desc("subscription_refreshes_total", "Subscription refresh calls.", "subscription")
@@ -82,7 +83,7 @@ func (c *Collector) Fabrics() []*Fabric {
 
 // Describe implements prometheus.Collector.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{objectsDesc, changesDesc, resyncChangesDesc, limitDesc, fullDesc, upDesc, subUpDesc,
+	for _, d := range []*prometheus.Desc{objectsDesc, changesDesc, resyncChangesDesc, limitDesc, fullDesc, overDesc, upDesc, subUpDesc,
 		subRefreshesDesc, subFailuresDesc, resyncsDesc, lastEventDesc, connectedDesc, connectsDesc, disconnectsDesc,
 		messagesDesc, msgErrorsDesc, loginsDesc, loginFailuresDesc, tokenRefsDesc, tokenFailsDesc, expiryDesc} {
 		ch <- d
@@ -131,12 +132,13 @@ func (f *Fabric) collectState(ch chan<- prometheus.Metric) {
 		gauge(ch, limitDesc, float64(s.max), f.name)
 	}
 	gauge(ch, fullDesc, boolValue(s.full), f.name)
+	counter(ch, overDesc, s.refused, f.name)
 }
 
 func (f *Fabric) collectHealth(ch chan<- prometheus.Metric) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	gauge(ch, upDesc, boolValue(f.up), f.name)
+	gauge(ch, upDesc, boolValue(f.isUp()), f.name)
 	for name, h := range f.subs {
 		gauge(ch, subUpDesc, boolValue(h.up), f.name, name, h.class)
 		counter(ch, subRefreshesDesc, h.refreshes, f.name, name)

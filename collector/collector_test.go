@@ -122,6 +122,7 @@ func TestHealthSeriesAndLint(t *testing.T) {
 	f.Message()
 	f.MessageError("invalid_json")
 	f.SubscriptionUp("fvTenant", true)
+	f.SubscriptionUp("fvBD", true)
 	f.SubscriptionRefresh("fvTenant", true)
 	f.SubscriptionRefresh("fvTenant", false)
 	f.SubscriptionSnapshot("fvTenant")
@@ -153,7 +154,7 @@ aci_subscription_refresh_failures_total{fabric="prod",subscription="fvBD"} 0
 aci_subscription_refresh_failures_total{fabric="prod",subscription="fvTenant"} 1
 # HELP aci_subscription_up 1 while the subscription is active and refreshed in time.
 # TYPE aci_subscription_up gauge
-aci_subscription_up{class="fvBD",fabric="prod",subscription="fvBD"} 0
+aci_subscription_up{class="fvBD",fabric="prod",subscription="fvBD"} 1
 aci_subscription_up{class="fvTenant",fabric="prod",subscription="fvTenant"} 1
 # HELP aci_up 1 when logged in, the socket is open and every subscription is active.
 # TYPE aci_up gauge
@@ -172,6 +173,11 @@ aci_websocket_message_errors_total{fabric="prod",reason="invalid_json"} 1
 		"aci_subscription_refresh_failures_total", "aci_subscription_up", "aci_up", "aci_websocket_connected", "aci_websocket_disconnects_total", "aci_websocket_message_errors_total"}
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), names...); err != nil {
 		t.Fatal(err)
+	}
+	// A subscription down (a failed refresh) takes the stream's aci_up down.
+	f.SubscriptionUp("fvBD", false)
+	if f.Status().Up {
+		t.Error("aci_up stays 1 with a subscription down")
 	}
 	problems, err := testutil.GatherAndLint(reg)
 	if err != nil {

@@ -246,10 +246,26 @@ func (f *Fabric) Up(up bool) {
 	f.mu.Unlock()
 }
 
+// isUp: the stream is up and every subscription is active (a failed
+// refresh takes its subscription down until it is made again). Called with
+// f.mu held.
+func (f *Fabric) isUp() bool {
+	if !f.up {
+		return false
+	}
+	for _, h := range f.subs {
+		if !h.up {
+			return false
+		}
+	}
+	return true
+}
+
 // Status is a fabric's stream health, for the landing page and /-/ready.
 type Status struct {
 	Name          string
-	Up            bool
+	Up            bool // aci_up: connected and every subscription active
+	Connected     bool // logged in with the socket open and every class synced once
 	Ready         bool // has been up at least once: every class has its baseline
 	Controller    string
 	Subscribed    int // subscriptions up
@@ -261,7 +277,7 @@ type Status struct {
 // Status returns the fabric's stream health.
 func (f *Fabric) Status() Status {
 	f.mu.Lock()
-	st := Status{Name: f.name, Up: f.up, Ready: f.ready, Subscriptions: len(f.subs)}
+	st := Status{Name: f.name, Up: f.isUp(), Connected: f.up, Ready: f.ready, Subscriptions: len(f.subs)}
 	for c, h := range f.controllers {
 		if h.connected {
 			st.Controller = c

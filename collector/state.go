@@ -74,9 +74,10 @@ type state struct {
 	changes map[changeKey]uint64
 	resyncs map[resyncKey]uint64
 	intern  map[string]string
-	total   int  // objects tracked, all classes
-	max     int  // cap on tracked objects; 0 = none
-	full    bool // the cap refused objects since the last snapshot
+	total   int    // objects tracked, all classes
+	max     int    // cap on tracked objects; 0 = none
+	full    bool   // the cap refused objects since the last snapshot
+	refused uint64 // objects refused by the cap, ever
 }
 
 func newState(maxObjects int) *state {
@@ -119,6 +120,7 @@ func (s *state) apply(ev *event.Event) {
 		o.fp.update(ev.Attrs)
 	case s.max > 0 && s.total >= s.max:
 		s.full = true
+		s.refused++
 	default: // created, or modified into view (a filter it now matches)
 		o = &object{tenant: tenant}
 		o.fp.update(ev.Attrs)
@@ -154,6 +156,7 @@ func (s *state) resync(class string, snap []event.Object) {
 		}
 		if s.max > 0 && s.total >= s.max {
 			s.full = true
+			s.refused++
 			continue
 		}
 		o := &object{tenant: s.internTenant(so.Tenant)}

@@ -162,7 +162,7 @@ func (s *streams) ready() (bool, string) {
 		if !st.Ready {
 			return false, fmt.Sprintf("fabric %s has not completed its first snapshot", st.Name)
 		}
-		connected = connected || st.Up
+		connected = connected || st.Connected
 	}
 	if !connected {
 		return false, "no fabric is connected"
