@@ -83,7 +83,8 @@ var (
 func DecodeFrame(data []byte, fn func(event.Event)) (int, error) {
 	// Validating first lets the scanner below trust the syntax and only find
 	// structure; any error it still meets is reported, never a panic.
-	if !json.Valid(data) {
+	// validJSON accepts exactly what json.Valid does, several times faster.
+	if !validJSON(data) {
 		return 0, &DecodeError{Reason: ReasonInvalidJSON, Err: syntaxError(data)}
 	}
 	// One conversion per frame: every string of every event is a substring.
@@ -185,11 +186,14 @@ func (sc *scanner) objects(at int, ids []string, fn func(event.Event)) (int, err
 	if !sc.open('[') {
 		return 0, &DecodeError{Reason: ReasonNoImdata, Err: errImdataType}
 	}
-	var buf [32]event.Attr // scratch for one object's attributes; each event gets an exact copy
+	var buf [32]event.Attr // scratch for one object's attributes
 	scratch := buf[:0]
 	var (
 		n    int
 		derr *DecodeError
+		// Every event's Attrs is a capped piece of one array per frame
+		// (a new array when it is full; earlier events keep theirs).
+		all []event.Attr
 	)
 	for i := 0; sc.more(']'); i++ {
 		start := sc.pos
@@ -207,6 +211,14 @@ func (sc *scanner) objects(at int, ids []string, fn func(event.Event)) (int, err
 			sc.pos = start
 			sc.skip() // resume after the bad entry
 			continue
+		}
+		if len(scratch) > 0 {
+			if cap(all)-len(all) < len(scratch) {
+				all = make([]event.Attr, 0, max(2*cap(all), len(scratch)))
+			}
+			start := len(all)
+			all = append(all, scratch...)
+			ev.Attrs = all[start:len(all):len(all)]
 		}
 		n++
 		if fn != nil {
@@ -272,9 +284,6 @@ func (sc *scanner) object(ev *event.Event, scratch []event.Attr) ([]event.Attr, 
 	}
 	ev.Status = st
 	ev.Tenant = Tenant(ev.DN)
-	if len(scratch) > 0 {
-		ev.Attrs = slices.Clone(scratch)
-	}
 	return scratch, nil
 }
 
@@ -486,4 +495,216 @@ func (sc *scanner) skipNested() {
 		sc.pos++
 	}
 	sc.fail()
+}
+
+// maxNestingDepth is encoding/json's: deeper JSON is not valid for it.
+const maxNestingDepth = 10000
+
+// validJSON reports whether data is one valid JSON value, exactly as
+// json.Valid does (FuzzValidJSON compares them), in one tight pass: most
+// of a frame is string bytes, scanned a byte at a time with one table
+// lookup.
+func validJSON(s []byte) bool {
+	var stackBuf [16]byte
+	stack := stackBuf[:0] // '{' or '[' per open container
+	i := skipWS(s, 0)
+	for {
+		// A value starts at i.
+		if i >= len(s) {
+			return false
+		}
+		switch c := s[i]; c {
+		case '{', '[':
+			if len(stack) >= maxNestingDepth {
+				return false
+			}
+			stack = append(stack, c)
+			i = skipWS(s, i+1)
+			if i < len(s) && s[i] == c+2 { // '}' or ']'
+				stack = stack[:len(stack)-1]
+				i++
+				break
+			}
+			if c == '{' {
+				if i = memberName(s, i); i < 0 {
+					return false
+				}
+			}
+			continue
+		case '"':
+			if i = validString(s, i); i < 0 {
+				return false
+			}
+		case 't':
+			if i = validLiteral(s, i, "true"); i < 0 {
+				return false
+			}
+		case 'f':
+			if i = validLiteral(s, i, "false"); i < 0 {
+				return false
+			}
+		case 'n':
+			if i = validLiteral(s, i, "null"); i < 0 {
+				return false
+			}
+		default:
+			if i = validNumber(s, i); i < 0 {
+				return false
+			}
+		}
+		// After a value: close containers, or a comma and the next value.
+		for {
+			i = skipWS(s, i)
+			if len(stack) == 0 {
+				return i == len(s)
+			}
+			if i >= len(s) {
+				return false
+			}
+			top := stack[len(stack)-1]
+			if s[i] == top+2 {
+				stack = stack[:len(stack)-1]
+				i++
+				continue
+			}
+			if s[i] != ',' {
+				return false
+			}
+			i = skipWS(s, i+1)
+			if top == '{' {
+				if i = memberName(s, i); i < 0 {
+					return false
+				}
+			}
+			break
+		}
+	}
+}
+
+func skipWS(s []byte, i int) int {
+	for i < len(s) {
+		switch s[i] {
+		case ' ', '\t', '\n', '\r':
+			i++
+		default:
+			return i
+		}
+	}
+	return i
+}
+
+// memberName consumes `"name" :` and the white space after it.
+func memberName(s []byte, i int) int {
+	if i >= len(s) || s[i] != '"' {
+		return -1
+	}
+	if i = validString(s, i); i < 0 {
+		return -1
+	}
+	if i = skipWS(s, i); i >= len(s) || s[i] != ':' {
+		return -1
+	}
+	return skipWS(s, i+1)
+}
+
+// strStop marks the bytes that end the plain run of a string: the quote,
+// the backslash and control characters (invalid in JSON strings).
+var strStop = func() (t [256]bool) {
+	for c := range 0x20 {
+		t[c] = true
+	}
+	t['"'], t['\\'] = true, true
+	return t
+}()
+
+// validString consumes the string starting at s[i] == '"' and returns the
+// index after it, or -1.
+func validString(s []byte, i int) int {
+	i++
+	for i < len(s) {
+		c := s[i]
+		if !strStop[c] {
+			i++
+			continue
+		}
+		switch {
+		case c == '"':
+			return i + 1
+		case c < 0x20:
+			return -1
+		}
+		// A backslash.
+		if i+1 >= len(s) {
+			return -1
+		}
+		switch s[i+1] {
+		case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+			i += 2
+		case 'u':
+			if i+6 > len(s) {
+				return -1
+			}
+			for _, h := range s[i+2 : i+6] {
+				if !isHex(h) {
+					return -1
+				}
+			}
+			i += 6
+		default:
+			return -1
+		}
+	}
+	return -1
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+func validLiteral(s []byte, i int, lit string) int {
+	if len(s)-i < len(lit) || string(s[i:i+len(lit)]) != lit {
+		return -1
+	}
+	return i + len(lit)
+}
+
+// validNumber consumes -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?.
+func validNumber(s []byte, i int) int {
+	if i < len(s) && s[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(s) && s[i] == '0':
+		i++
+	case i < len(s) && '1' <= s[i] && s[i] <= '9':
+		i = digits(s, i)
+	default:
+		return -1
+	}
+	if i < len(s) && s[i] == '.' {
+		j := digits(s, i+1)
+		if j == i+1 {
+			return -1
+		}
+		i = j
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		j := digits(s, i)
+		if j == i {
+			return -1
+		}
+		i = j
+	}
+	return i
+}
+
+func digits(s []byte, i int) int {
+	for i < len(s) && '0' <= s[i] && s[i] <= '9' {
+		i++
+	}
+	return i
 }

@@ -25,7 +25,17 @@ type classSync struct {
 	seen    map[string]bool // DNs in objs
 	cutoffs []string        // DNs beyond these were read after pushes started
 	pending []event.Event
+	// settleBy is set when every snapshot is in but old subscriptions may
+	// still have frames on their way (the socket and REST are separate
+	// channels: an event from before the new subscription can arrive after
+	// its answer). The round finishes at the first frame that lists a new
+	// id, or at settleBy.
+	settleBy time.Time
 }
+
+// settleWindow bounds how long a resynced class waits for frames of its
+// old subscriptions that a new subscription's answer overtook.
+const settleWindow = 500 * time.Millisecond
 
 // loop hands snapshots and events to the sink in order. While a class is
 // being (re)subscribed its events wait; when its snapshot is complete the
@@ -35,10 +45,13 @@ type classSync struct {
 // lost or counted twice. It runs until the reader closes frames, so every
 // frame read before the socket failed is applied.
 func (s *session) loop(frames <-chan frameMsg, ctl <-chan any) {
+	settle := time.NewTicker(settleWindow / 5)
+	defer settle.Stop()
 	for {
 		select {
 		case m, ok := <-frames:
 			if !ok {
+				s.wrapUp()
 				return
 			}
 			s.onFrame(m)
@@ -49,6 +62,37 @@ func (s *session) loop(frames <-chan frameMsg, ctl <-chan any) {
 			case snapshotMsg:
 				s.onSnapshot(m)
 			}
+		case now := <-settle.C:
+			for class, cs := range s.syncing {
+				if !cs.settleBy.IsZero() && now.After(cs.settleBy) {
+					s.finish(class, cs)
+				}
+			}
+		}
+	}
+}
+
+// wrapUp ends the session's rounds once the socket has given its last
+// frame: a class with every snapshot in finishes (no frame can come late
+// any more); one still waiting for a snapshot keeps the events its old
+// subscriptions delivered, and the next session's resync does the rest.
+func (s *session) wrapUp() {
+	for class, cs := range s.syncing {
+		if !cs.settleBy.IsZero() {
+			s.finish(class, cs)
+			continue
+		}
+		if len(cs.oldIDs) == 0 {
+			continue // a first round: no state to apply events to
+		}
+		var before []event.Event
+		for _, ev := range cs.pending {
+			if !listsAny(ev.SubscriptionIDs, cs.newIDs) && s.ours(ev) {
+				before = append(before, ev)
+			}
+		}
+		if len(before) > 0 {
+			s.c.sink.Apply(before)
 		}
 	}
 }
@@ -62,8 +106,11 @@ func (s *session) onFrame(m frameMsg) {
 	live := make([]event.Event, 0, len(m.evs))
 	for _, ev := range m.evs {
 		if cs := s.syncing[ev.Class]; cs != nil {
-			cs.pending = append(cs.pending, ev)
-			continue
+			if cs.settleBy.IsZero() || !listsAny(ev.SubscriptionIDs, cs.newIDs) {
+				cs.pending = append(cs.pending, ev)
+				continue
+			}
+			s.finish(ev.Class, cs) // the stream has passed the new subscriptions
 		}
 		if !s.classes[ev.Class] {
 			s.reject(ReasonUnknownClass, "class "+ev.Class)
@@ -111,6 +158,9 @@ func (s *session) reject(reason, detail string) {
 
 // onResync starts a new round for a class whose subscriptions are replaced.
 func (s *session) onResync(class string) {
+	if prev := s.syncing[class]; prev != nil {
+		s.finish(class, prev) // a round still settling: its snapshots are all in
+	}
 	cs := s.newClassSync(class)
 	for id, name := range s.ids {
 		if s.subClass[name] == class {
@@ -150,6 +200,10 @@ func (s *session) onSnapshot(m snapshotMsg) {
 		return
 	}
 	if cs.subs--; cs.subs > 0 {
+		return
+	}
+	if len(cs.oldIDs) > 0 {
+		cs.settleBy = time.Now().Add(settleWindow)
 		return
 	}
 	s.finish(m.sub.Class, cs)

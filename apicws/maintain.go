@@ -110,7 +110,6 @@ func (s *session) refreshSubscription(ctx context.Context, l liveID) error {
 		return fmt.Errorf("refresh subscription %s: %w", l.sub.Name, err)
 	}
 	s.c.log.Warn("Subscription refresh failed, subscribing again", "subscription", l.sub.Name, "err", err)
-	s.c.sink.SubscriptionUp(l.sub.Name, false)
 	s.requestResubscribe(l.sub.Class)
 	return nil
 }
@@ -125,11 +124,14 @@ func sessionGone(err error) bool {
 	return apiErr.auth() || apiErr.Status == http.StatusMethodNotAllowed || apiErr.Status >= 500
 }
 
+// requestResubscribe asks the subscriber to make a class's subscriptions
+// again. They count as down (and so does aci_up) until their snapshots are in.
 func (s *session) requestResubscribe(class string) {
 	s.mu.Lock()
 	for _, sub := range s.c.cfg.Subscriptions {
 		if sub.Class == class {
 			s.subIDs[sub.Name] = nil // no more refreshes of the old ids
+			s.c.sink.SubscriptionUp(sub.Name, false)
 		}
 	}
 	s.mu.Unlock()
