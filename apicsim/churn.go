@@ -74,6 +74,14 @@ func churnLargeMix() map[string]ClassMix {
 	return m
 }
 
+// churnDemoMix makes tenants come and go every few seconds at the demo's
+// 20 changes/s, so the demo shows tenant churn (and its alert) quickly.
+func churnDemoMix() map[string]ClassMix {
+	m := churnDefaultMix()
+	m["fvTenant"] = ClassMix{0.6, 0.3, 0.6}
+	return m
+}
+
 // ProfileNames returns the predefined profile names, smallest first.
 func ProfileNames() []string { return []string{"demo", "medium", "large"} }
 
@@ -86,7 +94,7 @@ func ProfileByName(name string) (Profile, error) {
 	case "demo":
 		return Profile{Name: name, Tenants: 3, AppsPerTenant: 2, EPGsPerApp: 3, BDsPerTenant: 3, VRFsPerTenant: 1,
 			SubnetsPerBD: 1, ContractsPerTenant: 3, L3OutsPerTenant: 1, EndpointsPerEPG: 10, Faults: 30,
-			Mix: churnDefaultMix()}, nil
+			Mix: churnDemoMix()}, nil
 	case "medium":
 		return Profile{Name: name, Tenants: 50, AppsPerTenant: 3, EPGsPerApp: 4, BDsPerTenant: 6, VRFsPerTenant: 2,
 			SubnetsPerBD: 2, ContractsPerTenant: 8, L3OutsPerTenant: 2, EndpointsPerEPG: 12, Faults: 500,
