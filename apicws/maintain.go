@@ -134,11 +134,26 @@ func (s *session) requestResubscribe(class string) {
 			s.c.sink.SubscriptionUp(sub.Name, false)
 		}
 	}
+	s.pending[class] = true // asked twice, made once
 	s.mu.Unlock()
 	select {
-	case s.resubs <- class:
-	default: // already asked
+	case s.resubs <- struct{}{}:
+	default: // the subscriber has been told already
 	}
+}
+
+// takePending returns the classes asked for, in configuration order.
+func (s *session) takePending() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for _, sub := range s.c.cfg.Subscriptions {
+		if s.pending[sub.Class] && !contains(out, sub.Class) {
+			out = append(out, sub.Class)
+		}
+	}
+	clear(s.pending)
+	return out
 }
 
 // subscribeAll makes every subscription, then serves requests to subscribe
@@ -156,9 +171,11 @@ func (s *session) subscribeAll(ctx context.Context, ctl chan<- any) error {
 		select {
 		case <-ctx.Done():
 			return context.Cause(ctx)
-		case class := <-s.resubs:
-			if err := s.resubscribe(ctx, class, ctl); err != nil {
-				return err
+		case <-s.resubs:
+			for _, class := range s.takePending() {
+				if err := s.resubscribe(ctx, class, ctl); err != nil {
+					return err
+				}
 			}
 		case <-probe.C:
 			if err := s.probe(ctx, suspects); err != nil {

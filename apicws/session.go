@@ -38,9 +38,10 @@ type session struct {
 	lastRead atomic.Int64
 
 	// Shared by the refresher and the subscriber.
-	mu     sync.Mutex
-	subIDs map[string][]string // subscription name -> ids to refresh
-	resubs chan string         // classes to subscribe again
+	mu      sync.Mutex
+	subIDs  map[string][]string // subscription name -> ids to refresh
+	pending map[string]bool     // classes to subscribe again
+	resubs  chan struct{}       // wakes the subscriber for pending
 }
 
 // Messages from the reader and the subscriber to the loop.
@@ -77,7 +78,8 @@ func newSession(c *Client, controller string) *session {
 		syncing:    make(map[string]*classSync),
 		events:     make(map[string]*atomic.Uint64),
 		subIDs:     make(map[string][]string),
-		resubs:     make(chan string, len(c.cfg.Subscriptions)),
+		pending:    make(map[string]bool),
+		resubs:     make(chan struct{}, 1),
 	}
 	for _, sub := range c.cfg.Subscriptions {
 		s.classes[sub.Class] = true

@@ -192,9 +192,7 @@ func runChaos(t *testing.T, seed uint64) {
 	f.sim.StopChurn()
 	t.Logf("faults: %s", strings.Join(done, ", "))
 	assertTruth(t, e, f)
-	if up := e.value(t, "aci_up", "fabric=prod"); up != 1 {
-		t.Fatalf("aci_up = %g after recovery", up)
-	}
+	eventually(t, 10*time.Second, "aci_up = 1 after recovery", func() bool { return e.value(t, "aci_up", "fabric=prod") == 1 })
 	if code, _ := e.get("/-/ready"); code != 200 {
 		t.Fatalf("/-/ready = %d after recovery", code)
 	}
