@@ -191,7 +191,7 @@ var churnFaultFamilies = []churnFaultFamily{
 	{4, "fvAEPg", "F1234", func(_ *churnGen, _ *rand.Rand, epg string) string { return mdlQosRtDN("default", epg) }},
 	{5, "fvCtx", "F0299", func(g *churnGen, r *rand.Rand, ctx string) string {
 		tenant, vrf := "common", "default"
-		if rns := mdlSplitDN(ctx); len(rns) >= 3 {
+		if rns := splitDN(ctx); len(rns) >= 3 {
 			tenant, vrf = mdlNamingValue(rns[1]), mdlNamingValue(rns[len(rns)-1])
 		}
 		ip := fmt.Sprintf("192.0.2.%d", 1+r.IntN(254))

@@ -93,12 +93,8 @@ func writeThrottled(w http.ResponseWriter) {
 
 func (c *controller) handleRefresh(w http.ResponseWriter, r *http.Request) {
 	s := c.sim
-	s.mu.Lock()
-	now := s.now()
-	sess, code, text := c.session(r, now)
-	if sess == nil {
-		s.mu.Unlock()
-		writeError(w, code, text)
+	sess, now, ok := c.lockSession(w, r)
+	if !ok {
 		return
 	}
 	if s.faults.throttleLogins {
@@ -125,6 +121,21 @@ func (c *controller) handleLogout(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, []byte(`{"totalCount":"0","imdata":[]}`))
 }
 
+// lockSession takes s.mu and authenticates the request. On failure it
+// answers the APIC's error and returns false with s.mu released; on
+// success s.mu stays held for the caller.
+func (c *controller) lockSession(w http.ResponseWriter, r *http.Request) (*session, time.Time, bool) {
+	c.sim.mu.Lock()
+	now := c.sim.now()
+	sess, code, text := c.session(r, now)
+	if sess == nil {
+		c.sim.mu.Unlock()
+		writeError(w, code, text)
+		return nil, now, false
+	}
+	return sess, now, true
+}
+
 // session authenticates a request; on failure it returns the APIC's status
 // and text. Called with s.mu held.
 func (c *controller) session(r *http.Request, now time.Time) (*session, int, string) {
@@ -141,12 +152,8 @@ func (c *controller) session(r *http.Request, now time.Time) (*session, int, str
 
 func (c *controller) handleSubscriptionRefresh(w http.ResponseWriter, r *http.Request) {
 	s := c.sim
-	s.mu.Lock()
-	now := s.now()
-	sess, code, text := c.session(r, now)
-	if sess == nil {
-		s.mu.Unlock()
-		writeError(w, code, text)
+	sess, now, ok := c.lockSession(w, r)
+	if !ok {
 		return
 	}
 	q := r.URL.Query()
@@ -185,12 +192,8 @@ func (c *controller) handleQuery(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s := c.sim
-	s.mu.Lock()
-	now := s.now()
-	sess, code, text := c.session(r, now)
-	if sess == nil {
-		s.mu.Unlock()
-		writeError(w, code, text)
+	sess, now, ok := c.lockSession(w, r)
+	if !ok {
 		return
 	}
 	res, err := s.runQuery(q)

@@ -119,28 +119,6 @@ func mdlQosRtDN(pol, epgDN string) string {
 	return mdlTenantDN("common") + "/qoscustom-" + pol + "/rtfvCustQosPol-[" + epgDN + "]"
 }
 
-// mdlSplitDN splits dn into RNs on '/' outside brackets.
-func mdlSplitDN(dn string) []string {
-	var rns []string
-	depth, start := 0, 0
-	for i := 0; i < len(dn); i++ {
-		switch dn[i] {
-		case '[':
-			depth++
-		case ']':
-			if depth > 0 {
-				depth--
-			}
-		case '/':
-			if depth == 0 {
-				rns = append(rns, dn[start:i])
-				start = i + 1
-			}
-		}
-	}
-	return append(rns, dn[start:])
-}
-
 // mdlLastRN splits dn into its parent DN and last RN, bracket-aware.
 func mdlLastRN(dn string) (parent, rn string) {
 	depth := 0
@@ -518,7 +496,7 @@ func mdlFaultAttrs(r *rand.Rand, dn, code, ts string) map[string]string {
 		changeSet = "operSt (Old: up, New: down)"
 	case "F1123":
 		target, class := "", ""
-		tn := mdlSplitDN(affected)
+		tn := splitDN(affected)
 		tenant := "common"
 		if len(tn) > 1 {
 			tenant = mdlNamingValue(tn[1])

@@ -124,8 +124,8 @@ func TestModelDNs(t *testing.T) {
 		"topology/pod-1/node-1/sys/ch/p-[/firmware]-f-[/dev/mapper/vg_ifc0-firmware]":      {"topology", "pod-1", "node-1", "sys", "ch", "p-[/firmware]-f-[/dev/mapper/vg_ifc0-firmware]"},
 		"uni/tn-a": {"uni", "tn-a"},
 	} {
-		if got := mdlSplitDN(dn); !slices.Equal(got, want) {
-			t.Errorf("mdlSplitDN(%q) = %q", dn, got)
+		if got := splitDN(dn); !slices.Equal(got, want) {
+			t.Errorf("splitDN(%q) = %q", dn, got)
 		}
 		parent, rn := mdlLastRN(dn)
 		if rn != want[len(want)-1] || parent != strings.Join(want[:len(want)-1], "/") {
