@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -14,8 +13,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -32,6 +29,8 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/aci-exporter/aci-exporter/apicsim"
+
+	"github.com/aci-exporter/aci-exporter/internal/proctest"
 )
 
 // exporterBin is the exporter built once for the package.
@@ -111,73 +110,12 @@ func runTool(t *testing.T, tool string, args ...string) string {
 // ---------------------------------------------------------------------------
 // Processes started by the tests, stopped by their process id.
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-// tail is the end of the output, for a failure message.
-func (s *syncBuffer) tail() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	b := s.b.Bytes()
-	if len(b) > 8000 {
-		b = b[len(b)-8000:]
-	}
-	return string(b)
-}
-
-type process struct {
-	name string
-	cmd  *exec.Cmd
-	out  syncBuffer
-}
-
-// startProcess starts bin and stops it when the test ends: SIGTERM to its
-// pid, then Wait (SIGKILL if it has not exited after 15 s).
-func startProcess(t *testing.T, bin string, args ...string) *process {
+// startProcess runs bin (see proctest.Start) and closes the test's idle
+// HTTP connections after it stops, as goleak would otherwise see them.
+func startProcess(t *testing.T, bin string, args ...string) *proctest.Process {
 	t.Helper()
-	p := &process{name: filepath.Base(bin), cmd: exec.Command(bin, args...)}
-	p.cmd.Stdout, p.cmd.Stderr = &p.out, &p.out
-	if err := p.cmd.Start(); err != nil {
-		t.Fatalf("starting %s: %v", p.name, err)
-	}
-	t.Cleanup(func() {
-		p.cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() {
-			p.cmd.Wait()
-			close(done)
-		}()
-		select {
-		case <-done:
-		case <-time.After(15 * time.Second):
-			t.Errorf("%s (pid %d) ignored SIGTERM for 15 s: killing it", p.name, p.cmd.Process.Pid)
-			p.cmd.Process.Kill()
-			<-done
-		}
-		httpClient.CloseIdleConnections() // their goroutines would trip goleak
-		if t.Failed() {
-			t.Logf("%s output (end):\n%s", p.name, p.out.tail())
-		}
-	})
-	return p
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
+	t.Cleanup(httpClient.CloseIdleConnections)
+	return proctest.Start(t, bin, args...)
 }
 
 var httpClient = &http.Client{Timeout: 5 * time.Second}
@@ -209,10 +147,10 @@ func poll(t *testing.T, timeout time.Duration, what string, cond func() (bool, s
 	}
 }
 
-func waitReady(t *testing.T, p *process, url string, timeout time.Duration) {
+func waitReady(t *testing.T, p *proctest.Process, url string, timeout time.Duration) {
 	t.Helper()
-	poll(t, timeout, p.name+" ready at "+url, func() (bool, string) {
-		if p.cmd.ProcessState != nil {
+	poll(t, timeout, p.Name+" ready at "+url, func() (bool, string) {
+		if p.Cmd.ProcessState != nil {
 			return false, "exited"
 		}
 		code, body, err := httpGet(url)
@@ -269,7 +207,7 @@ func exportedMetricNames(t *testing.T) map[string]bool {
 		t.Fatal(err)
 	}
 
-	addr := freeAddr(t)
+	addr := proctest.FreeAddr(t)
 	exp := startProcess(t, exporterBin, "--config.file="+cfg, "--web.listen-address="+addr)
 	base := "http://" + addr
 	waitReady(t, exp, base+"/-/ready", 30*time.Second)

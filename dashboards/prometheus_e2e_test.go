@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/aci-exporter/aci-exporter/internal/proctest"
 )
 
 // tenantAlertDeadline bounds the wait, from the exporter's start, for the
@@ -66,7 +68,7 @@ func TestPrometheusE2E(t *testing.T) {
 	nRules := len(loadRules(t, recordingFile)) + len(loadRules(t, alertsFile))
 
 	started := time.Now()
-	expAddr := freeAddr(t)
+	expAddr := proctest.FreeAddr(t)
 	exp := startProcess(t, exporterBin, "--demo", "--web.listen-address="+expAddr)
 	waitReady(t, exp, "http://"+expAddr+"/-/ready", 30*time.Second)
 
@@ -93,7 +95,7 @@ rule_files:
 	if err := os.WriteFile(cfg, []byte(yml), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	promAddr := freeAddr(t)
+	promAddr := proctest.FreeAddr(t)
 	prom := startProcess(t, promBin,
 		"--config.file="+cfg,
 		"--storage.tsdb.path="+filepath.Join(dir, "data"),

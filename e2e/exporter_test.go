@@ -82,7 +82,7 @@ func TestReload(t *testing.T) {
 	assertTruth(t, e, b)
 
 	writeConfig(t, e.config, a.yaml(""))
-	e.cmd.Process.Signal(syscall.SIGHUP)
+	e.Cmd.Process.Signal(syscall.SIGHUP)
 	eventually(t, 10*time.Second, "west removed", func() bool {
 		s, err := e.scrape("aci_up")
 		return err == nil && len(s) == 1 && s["aci_up{fabric=east}"] == 1
@@ -119,13 +119,13 @@ func TestReadyLandingAndSecrets(t *testing.T) {
 		t.Fatalf("landing page: %d\n%s", code, page)
 	}
 	_, metrics := e.get("/metrics")
-	for _, where := range []string{e.out.String(), metrics, page} {
+	for _, where := range []string{e.Out.String(), metrics, page} {
 		if strings.Contains(where, "s3cret-prod") {
 			t.Fatal("the password leaked")
 		}
 	}
-	if !strings.Contains(e.out.String(), "503") {
-		t.Errorf("the throttled login is not in the log:\n%s", e.out)
+	if !strings.Contains(e.Out.String(), "503") {
+		t.Errorf("the throttled login is not in the log:\n%s", e.Out)
 	}
 }
 
@@ -146,8 +146,8 @@ func TestDemo(t *testing.T) {
 	}
 	first := changes()
 	eventually(t, 10*time.Second, "demo churn", func() bool { return changes() > first+5 })
-	if !strings.Contains(e.out.String(), "metrics on http://") {
-		t.Errorf("the demo does not say where to look:\n%s", e.out)
+	if !strings.Contains(e.Out.String(), "metrics on http://") {
+		t.Errorf("the demo does not say where to look:\n%s", e.Out)
 	}
 }
 
@@ -156,16 +156,12 @@ func TestGracefulShutdown(t *testing.T) {
 	f := newFabric(t, "prod", apicsim.Config{}, "demo", 1)
 	e := startExporter(t, f.yaml(""))
 	e.waitReady()
-	e.cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan error, 1)
-	go func() { done <- e.cmd.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("exit: %v\n%s", err, e.out)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("still running 10 s after SIGTERM")
+	start := time.Now()
+	if err := e.Stop(t); err != nil {
+		t.Fatalf("exit: %v\n%s", err, e.Out)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Fatalf("took %v to stop after SIGTERM", d)
 	}
 	eventually(t, 5*time.Second, "the socket closed at the simulator", func() bool { return f.sim.Status().Controllers[0].Sockets == 0 })
 }

@@ -22,8 +22,8 @@ func TestBadPasswordRetriesSlowly(t *testing.T) {
 	e := startExporterArgs(t, "--config.file="+cfg, "--apic.backoff-min=10ms", "--apic.backoff-max=3s")
 	ctrl := "controller=" + f.sim.URLs()[0] + ",fabric=prod"
 	eventually(t, 10*time.Second, "a failed login", func() bool { return e.value(t, "aci_login_failures_total", ctrl) >= 1 })
-	if !strings.Contains(e.out.String(), "Username or password is incorrect") {
-		t.Errorf("the log does not say why:\n%s", e.out)
+	if !strings.Contains(e.Out.String(), "Username or password is incorrect") {
+		t.Errorf("the log does not say why:\n%s", e.Out)
 	}
 	// With a 10 ms minimum backoff, a hammering client would try hundreds
 	// of times a second; a rejected password waits 1.5–3 s instead.

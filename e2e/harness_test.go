@@ -5,15 +5,12 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -23,6 +20,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/aci-exporter/aci-exporter/apicsim"
+	"github.com/aci-exporter/aci-exporter/internal/proctest"
 )
 
 // exporterBin is the exporter built once for the whole package.
@@ -104,38 +102,10 @@ func (f *fabric) churn(rate float64, seed int64) {
 
 // exporter is a running aci-exporter process.
 type exporter struct {
+	*proctest.Process
 	t      *testing.T
-	cmd    *exec.Cmd
 	url    string
 	config string
-	out    *syncBuffer
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }
 
 func writeConfig(t *testing.T, path string, fabrics ...string) {
@@ -154,25 +124,14 @@ func startExporter(t *testing.T, configYAML ...string) *exporter {
 
 func startExporterArgs(t *testing.T, args ...string) *exporter {
 	t.Helper()
-	addr := freeAddr(t)
-	e := &exporter{t: t, url: "http://" + addr, out: &syncBuffer{}}
+	addr := proctest.FreeAddr(t)
+	e := &exporter{t: t, url: "http://" + addr}
 	for _, a := range args {
 		if v, ok := strings.CutPrefix(a, "--config.file="); ok {
 			e.config = v
 		}
 	}
-	e.cmd = exec.Command(exporterBin, append(args, "--web.listen-address="+addr, "--log.level=debug")...)
-	e.cmd.Stdout, e.cmd.Stderr = e.out, e.out
-	if err := e.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		e.cmd.Process.Signal(syscall.SIGTERM)
-		e.cmd.Wait()
-		if t.Failed() {
-			t.Logf("exporter output:\n%s", e.out)
-		}
-	})
+	e.Process = proctest.Start(t, exporterBin, append(args, "--web.listen-address="+addr, "--log.level=debug")...)
 	return e
 }
 
