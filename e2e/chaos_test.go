@@ -32,17 +32,27 @@ type chaos struct {
 	f       *fabric
 	e       *exporter
 	rng     *rand.Rand
-	resyncs float64
+	resyncs series // aci_resyncs_total before the fault
 }
 
-// resynced waits until the exporter has taken a new snapshot and is up.
+// resynced waits until the exporter has taken a new snapshot of every
+// subscription (every fault here hits them all) and is up again.
 func (c *chaos) resynced() {
 	c.t.Helper()
-	eventually(c.t, 30*time.Second, "a resync after the fault", func() bool {
-		n := c.e.value(c.t, "aci_resyncs_total", "fabric=prod,subscription=fvTenant")
-		return n > c.resyncs && c.e.value(c.t, "aci_up", "fabric=prod") == 1
+	eventually(c.t, 30*time.Second, "a resync of every subscription after the fault", func() bool {
+		now, err := c.e.scrape("aci_resyncs_total")
+		if err != nil || len(now) < len(strings.Fields(allClasses)) {
+			return false
+		}
+		for _, class := range strings.Fields(allClasses) {
+			k := "aci_resyncs_total{fabric=prod,subscription=" + class + "}"
+			if now[k] <= c.resyncs[k] {
+				return false
+			}
+		}
+		return c.e.value(c.t, "aci_up", "fabric=prod") == 1
 	})
-	c.resyncs = c.e.value(c.t, "aci_resyncs_total", "fabric=prod,subscription=fvTenant")
+	c.resyncs, _ = c.e.scrape("aci_resyncs_total")
 }
 
 // connected returns the index of the controller whose socket is open.
@@ -181,7 +191,7 @@ func runChaos(t *testing.T, seed uint64) {
 	for range 4 + rng.IntN(3) {
 		ft := faults[rng.IntN(len(faults))]
 		done = append(done, ft.name)
-		c.resyncs = e.value(t, "aci_resyncs_total", "fabric=prod,subscription=fvTenant")
+		c.resyncs, _ = e.scrape("aci_resyncs_total")
 		start := time.Now()
 		ft.inject(c)
 		recovery.Lock()
