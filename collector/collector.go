@@ -6,6 +6,9 @@ import (
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+
+	"github.com/aci-exporter/aci-exporter/event"
 )
 
 const namespace = "aci"
@@ -117,13 +120,35 @@ func (f *Fabric) collectState(ch chan<- prometheus.Metric) {
 	s := f.st
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	for class, cs := range s.classes {
-		for tenant, n := range cs.tenants {
-			gauge(ch, objectsDesc, float64(n), f.name, class, tenant)
+	// The series of a class go out in the order the registry sorts them
+	// to (by class, status, tenant), from label pairs made once, so that a
+	// scrape costs little more than a copy of the values. One allocation
+	// holds them all.
+	classes := slices.Sorted(maps.Keys(s.classes))
+	n := 0
+	for _, cs := range s.classes {
+		n += 4 * len(cs.order)
+	}
+	out := make([]stateMetric, 0, n)
+	for _, class := range classes {
+		cs := s.classes[class]
+		for _, id := range cs.order {
+			if ts := cs.tenants[id]; ts.objects > 0 {
+				out = append(out, stateMetric{desc: objectsDesc, labels: ts.objLabels, gauge: true, value: float64(ts.objects)})
+				ch <- &out[len(out)-1]
+			}
 		}
 	}
-	for k, v := range s.changes {
-		counter(ch, changesDesc, v, f.name, k.class, k.tenant, k.status.String())
+	for _, class := range classes {
+		cs := s.classes[class]
+		for _, st := range [...]event.Status{event.StatusCreated, event.StatusDeleted, event.StatusModified} { // label order
+			for _, id := range cs.order {
+				if ts := cs.tenants[id]; ts.changes[st-1] > 0 {
+					out = append(out, stateMetric{desc: changesDesc, labels: ts.chgLabels[st-1], value: float64(ts.changes[st-1])})
+					ch <- &out[len(out)-1]
+				}
+			}
+		}
 	}
 	for k, v := range s.resyncs {
 		counter(ch, resyncChangesDesc, v, f.name, k.class, k.status.String())
@@ -133,6 +158,28 @@ func (f *Fabric) collectState(ch chan<- prometheus.Metric) {
 	}
 	gauge(ch, fullDesc, boolValue(s.full), f.name)
 	counter(ch, overDesc, s.refused, f.name)
+}
+
+// stateMetric is a series of aci_objects or aci_object_changes_total: its
+// label pairs, shared read-only between scrapes, and a value read under the
+// state's lock.
+type stateMetric struct {
+	desc   *prometheus.Desc
+	labels []*dto.LabelPair
+	gauge  bool
+	value  float64
+}
+
+func (m *stateMetric) Desc() *prometheus.Desc { return m.desc }
+
+func (m *stateMetric) Write(out *dto.Metric) error {
+	out.Label = m.labels
+	if m.gauge {
+		out.Gauge = &dto.Gauge{Value: &m.value}
+	} else {
+		out.Counter = &dto.Counter{Value: &m.value}
+	}
+	return nil
 }
 
 func (f *Fabric) collectHealth(ch chan<- prometheus.Metric) {

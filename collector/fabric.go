@@ -51,7 +51,7 @@ type Subscription struct{ Name, Class string }
 func NewFabric(name string, controllers []string, subs []Subscription, errorReasons []string, maxObjects int) *Fabric {
 	f := &Fabric{
 		name:        name,
-		st:          newState(maxObjects),
+		st:          newState(name, maxObjects),
 		subs:        make(map[string]*subHealth),
 		controllers: make(map[string]*controllerHealth),
 		msgErrors:   make(map[string]uint64),

@@ -5,8 +5,14 @@
 package collector
 
 import (
+	"cmp"
 	"hash/maphash"
+	"slices"
+	"strings"
 	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/aci-exporter/aci-exporter/event"
 )
@@ -22,10 +28,33 @@ type fingerprint [len(fingerprintAttrs)]uint32
 
 var seed = maphash.MakeSeed()
 
+// attrIndex returns the index of name in fingerprintAttrs, or -1. It is on
+// the path of every attribute of every event, so it switches on the length
+// before comparing.
 func attrIndex(name string) int {
-	for i, n := range fingerprintAttrs {
-		if n == name {
-			return i
+	switch len(name) {
+	case 2:
+		if name == "lc" {
+			return 1
+		}
+	case 3:
+		if name == "ack" {
+			return 5
+		}
+	case 5:
+		switch name {
+		case "modTs":
+			return 0
+		case "occur":
+			return 4
+		}
+	case 8:
+		if name == "severity" {
+			return 2
+		}
+	case 14:
+		if name == "lastTransition" {
+			return 3
 		}
 	}
 	return -1
@@ -33,35 +62,48 @@ func attrIndex(name string) int {
 
 // update folds the attributes an event or snapshot carries into fp.
 func (fp *fingerprint) update(attrs []event.Attr) {
-	for _, a := range attrs {
-		if i := attrIndex(a.Name); i >= 0 {
-			fp[i] = uint32(maphash.String(seed, a.Value)) | 1 // never 0: 0 means absent
+	for i := range attrs {
+		if j := attrIndex(attrs[i].Name); j >= 0 {
+			fp[j] = uint32(maphash.String(seed, attrs[i].Value)) | 1 // never 0: 0 means absent
 		}
 	}
 }
 
-// object is what the exporter keeps per tracked object.
+// object is what the exporter keeps per tracked object, besides its DN (the
+// map key): 28 bytes, no pointers, held in one slice per class.
 type object struct {
-	tenant string // interned
+	tenant uint32 // index into state.tenantNames
 	fp     fingerprint
 }
 
-// classState holds the objects of one class.
+// tenantStat is a class's live objects and changes for one tenant.
+type tenantStat struct {
+	objects int
+	changes [3]uint64 // by event.Status - 1
+	// Label pairs of the tenant's series, made once when the tenant first
+	// appears in the class, so a scrape does not build them again.
+	objLabels []*dto.LabelPair
+	chgLabels [3][]*dto.LabelPair
+}
+
+// classState holds the objects of one class: DN -> index into objs. Freed
+// slots of objs are reused.
 type classState struct {
-	objects map[string]*object
-	tenants map[string]int // tenant -> live objects, for aci_objects
+	name    string
+	index   map[string]uint32
+	objs    []object
+	free    []uint32
+	tenants []*tenantStat // by tenant id; nil where the tenant never showed
+	order   []uint32      // tenant ids that showed, sorted by name: the scrape order
 }
 
-func newClassState() *classState {
-	return &classState{objects: make(map[string]*object), tenants: make(map[string]int)}
+func newClassState(name string, size int) *classState {
+	return &classState{name: name, index: make(map[string]uint32, size)}
 }
 
-// ChangeKey labels aci_object_changes_total.
-type changeKey struct {
-	class, tenant string
-	status        event.Status
-}
+func (cs *classState) len() int { return len(cs.index) }
 
+// ChangeKey labels aci_object_resync_changes_total.
 type resyncKey struct {
 	class  string
 	status event.Status
@@ -69,73 +111,136 @@ type resyncKey struct {
 
 // state is a fabric's objects and change counts.
 type state struct {
-	mu      sync.RWMutex
-	classes map[string]*classState
-	changes map[changeKey]uint64
-	resyncs map[resyncKey]uint64
-	intern  map[string]string
-	total   int    // objects tracked, all classes
-	max     int    // cap on tracked objects; 0 = none
-	full    bool   // the cap refused objects since the last snapshot
-	refused uint64 // objects refused by the cap, ever
+	mu          sync.RWMutex
+	fabric      string
+	classes     map[string]*classState
+	resyncs     map[resyncKey]uint64
+	tenantIDs   map[string]uint32 // interned tenant names
+	tenantNames []string
+	total       int    // objects tracked, all classes
+	max         int    // cap on tracked objects; 0 = none
+	full        bool   // the cap refused objects since the last snapshot
+	refused     uint64 // objects refused by the cap, ever
+
+	// The last class and tenant looked up: events come in runs.
+	lastClass  *classState
+	lastTenant uint32
 }
 
-func newState(maxObjects int) *state {
-	return &state{
-		classes: make(map[string]*classState),
-		changes: make(map[changeKey]uint64),
-		resyncs: make(map[resyncKey]uint64),
-		intern:  make(map[string]string),
-		max:     maxObjects,
+func newState(fabric string, maxObjects int) *state {
+	s := &state{
+		fabric:    fabric,
+		classes:   make(map[string]*classState),
+		resyncs:   make(map[resyncKey]uint64),
+		tenantIDs: make(map[string]uint32),
+		max:       maxObjects,
 	}
+	s.tenantID("")
+	return s
 }
 
-// internTenant returns one shared copy of a tenant name, so a million
-// objects of a few hundred tenants hold a few hundred strings, and the
-// event's frame buffer is not kept alive.
-func (s *state) internTenant(t string) string {
-	if v, ok := s.intern[t]; ok {
-		return v
+// tenantID returns the id of a tenant name, interning it: a million objects
+// of a few hundred tenants hold a few hundred strings, and no frame buffer
+// is kept alive.
+func (s *state) tenantID(t string) uint32 {
+	if last := s.lastTenant; int(last) < len(s.tenantNames) && s.tenantNames[last] == t {
+		return last
 	}
-	v := string([]byte(t))
-	s.intern[v] = v
-	return v
+	id, ok := s.tenantIDs[t]
+	if !ok {
+		id = uint32(len(s.tenantNames))
+		t = strings.Clone(t)
+		s.tenantNames = append(s.tenantNames, t)
+		s.tenantIDs[t] = id
+	}
+	s.lastTenant = id
+	return id
+}
+
+// stat returns the class's counts for a tenant, creating them (and the
+// tenant's label pairs) the first time.
+func (s *state) stat(cs *classState, tenant uint32) *tenantStat {
+	if int(tenant) < len(cs.tenants) {
+		if ts := cs.tenants[tenant]; ts != nil {
+			return ts
+		}
+	} else {
+		cs.tenants = append(cs.tenants, make([]*tenantStat, int(tenant)+1-len(cs.tenants))...)
+	}
+	name := s.tenantNames[tenant]
+	ts := &tenantStat{objLabels: prometheus.MakeLabelPairs(objectsDesc, []string{s.fabric, cs.name, name})}
+	for st := range ts.chgLabels {
+		ts.chgLabels[st] = prometheus.MakeLabelPairs(changesDesc, []string{s.fabric, cs.name, name, event.Status(st + 1).String()})
+	}
+	cs.tenants[tenant] = ts
+	i, _ := slices.BinarySearchFunc(cs.order, name, func(id uint32, n string) int { return cmp.Compare(s.tenantNames[id], n) })
+	cs.order = slices.Insert(cs.order, i, tenant)
+	return ts
+}
+
+func (s *state) class(name string) *classState {
+	if cs := s.lastClass; cs != nil && cs.name == name {
+		return cs
+	}
+	cs := s.classes[name]
+	if cs != nil {
+		s.lastClass = cs
+	}
+	return cs
 }
 
 // apply books one live event. Called with s.mu held.
 func (s *state) apply(ev *event.Event) {
-	cs := s.classes[ev.Class]
+	cs := s.class(ev.Class)
 	if cs == nil {
 		return // no snapshot yet: the caller buffers until there is one
 	}
-	tenant := s.internTenant(ev.Tenant)
-	s.changes[changeKey{ev.Class, tenant, ev.Status}]++
-	o := cs.objects[ev.DN]
+	i, found := cs.index[ev.DN]
+	var tenant uint32
+	if found {
+		tenant = cs.objs[i].tenant // the same name: both come from the DN
+	} else {
+		tenant = s.tenantID(ev.Tenant)
+	}
+	ts := s.stat(cs, tenant)
+	ts.changes[ev.Status-1]++
 	switch {
 	case ev.Status == event.StatusDeleted:
-		if o != nil {
-			s.remove(cs, ev.DN, o)
+		if found {
+			s.remove(cs, ev.DN, i, ts)
 		}
-	case o != nil:
-		o.fp.update(ev.Attrs)
+	case found:
+		cs.objs[i].fp.update(ev.Attrs)
 	case s.max > 0 && s.total >= s.max:
 		s.full = true
 		s.refused++
 	default: // created, or modified into view (a filter it now matches)
-		o = &object{tenant: tenant}
+		o := object{tenant: tenant}
 		o.fp.update(ev.Attrs)
-		cs.objects[string([]byte(ev.DN))] = o
-		cs.tenants[tenant]++
-		s.total++
+		s.add(cs, strings.Clone(ev.DN), o, ts)
 	}
 }
 
-func (s *state) remove(cs *classState, dn string, o *object) {
-	delete(cs.objects, dn)
-	s.total--
-	if cs.tenants[o.tenant]--; cs.tenants[o.tenant] == 0 {
-		delete(cs.tenants, o.tenant)
+func (s *state) add(cs *classState, dn string, o object, ts *tenantStat) {
+	var i uint32
+	if n := len(cs.free); n > 0 {
+		i = cs.free[n-1]
+		cs.free = cs.free[:n-1]
+		cs.objs[i] = o
+	} else {
+		i = uint32(len(cs.objs))
+		cs.objs = append(cs.objs, o)
 	}
+	cs.index[dn] = i
+	ts.objects++
+	s.total++
+}
+
+func (s *state) remove(cs *classState, dn string, i uint32, ts *tenantStat) {
+	delete(cs.index, dn)
+	cs.free = append(cs.free, i)
+	ts.objects--
+	s.total--
 }
 
 // resync replaces a class's objects with a snapshot. The first snapshot of
@@ -143,15 +248,24 @@ func (s *state) remove(cs *classState, dn string, o *object) {
 // resync changes. Called with s.mu held.
 func (s *state) resync(class string, snap []event.Object) {
 	old := s.classes[class]
-	cs := newClassState()
-	s.classes[class] = cs
+	cs := newClassState(class, len(snap))
+	cs.objs = make([]object, 0, len(snap))
 	if old != nil {
-		s.total -= len(old.objects)
+		s.total -= old.len()
+		// The counters and label pairs live on; the objects are counted anew.
+		cs.tenants, cs.order = old.tenants, old.order
+		for _, ts := range cs.tenants {
+			if ts != nil {
+				ts.objects = 0
+			}
+		}
 	}
+	s.classes[class] = cs
+	s.lastClass = nil
 	s.full = false
 	for i := range snap {
 		so := &snap[i]
-		if _, dup := cs.objects[so.DN]; dup {
+		if _, dup := cs.index[so.DN]; dup {
 			continue // a page boundary moved under churn
 		}
 		if s.max > 0 && s.total >= s.max {
@@ -159,36 +273,36 @@ func (s *state) resync(class string, snap []event.Object) {
 			s.refused++
 			continue
 		}
-		o := &object{tenant: s.internTenant(so.Tenant)}
+		o := object{tenant: s.tenantID(so.Tenant)}
 		o.fp.update(so.Attrs)
-		dn := string([]byte(so.DN))
-		cs.objects[dn] = o
-		cs.tenants[o.tenant]++
-		s.total++
+		ts := s.stat(cs, o.tenant)
 		if old == nil {
+			s.add(cs, strings.Clone(so.DN), o, ts)
 			continue
 		}
-		switch prev := old.objects[dn]; {
-		case prev == nil:
-			s.countResync(class, o.tenant, event.StatusCreated)
+		j, had := old.index[so.DN]
+		switch {
+		case !had:
+			s.countResync(class, ts, event.StatusCreated)
 		case so.Keep:
-			o.fp = prev.fp
-		case prev.fp != o.fp:
-			s.countResync(class, o.tenant, event.StatusModified)
+			o.fp = old.objs[j].fp
+		case old.objs[j].fp != o.fp:
+			s.countResync(class, ts, event.StatusModified)
 		}
+		s.add(cs, strings.Clone(so.DN), o, ts)
 	}
 	if old == nil {
 		return
 	}
-	for dn, prev := range old.objects {
-		if _, ok := cs.objects[dn]; !ok {
-			s.countResync(class, prev.tenant, event.StatusDeleted)
+	for dn, j := range old.index {
+		if _, ok := cs.index[dn]; !ok {
+			s.countResync(class, cs.tenants[old.objs[j].tenant], event.StatusDeleted)
 		}
 	}
 }
 
-func (s *state) countResync(class, tenant string, st event.Status) {
-	s.changes[changeKey{class, tenant, st}]++
+func (s *state) countResync(class string, ts *tenantStat, st event.Status) {
+	ts.changes[st-1]++
 	s.resyncs[resyncKey{class, st}]++
 }
 
@@ -199,22 +313,18 @@ func (s *state) count(class string) int {
 	if cs == nil || s.full {
 		return -1
 	}
-	return len(cs.objects)
+	return cs.len()
 }
 
 // prune forgets classes no longer subscribed, and their series.
 func (s *state) prune(keep map[string]bool) {
 	for class, cs := range s.classes {
 		if !keep[class] {
-			s.total -= len(cs.objects)
+			s.total -= cs.len()
 			delete(s.classes, class)
 		}
 	}
-	for k := range s.changes {
-		if !keep[k.class] {
-			delete(s.changes, k)
-		}
-	}
+	s.lastClass = nil
 	for k := range s.resyncs {
 		if !keep[k.class] {
 			delete(s.resyncs, k)
