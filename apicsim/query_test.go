@@ -1,6 +1,7 @@
 package apicsim
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -118,5 +119,36 @@ func TestTenantOf(t *testing.T) {
 	}
 	if got := splitDN("uni/tn-common/qoscustom-default/rtfvCustQosPol-[uni/tn-dh/ap-a/epg-e]"); len(got) != 4 {
 		t.Errorf("splitDN: %q", got)
+	}
+}
+
+// TestDNRangeQueries: keyset pages by DN bounds give the same answers as
+// the general path, which checks every object.
+func TestDNRangeQueries(t *testing.T) {
+	s := newSim(t, Config{})
+	for i := range 30 {
+		s.mustCreate(t, "fvBD", fmt.Sprintf("uni/tn-a/BD-%02d", i))
+	}
+	c := newClient(t, s, 0)
+	c.login("admin", "password")
+	for _, tc := range []struct {
+		filter string
+		page   int
+		want   []string
+		total  int
+	}{
+		{`gt(fvBD.dn,"uni/tn-a/BD-27")`, 0, []string{"uni/tn-a/BD-28", "uni/tn-a/BD-29"}, 2},
+		{`ge(fvBD.dn,"uni/tn-a/BD-27")`, 0, []string{"uni/tn-a/BD-27", "uni/tn-a/BD-28", "uni/tn-a/BD-29"}, 3},
+		{`and(gt(fvBD.dn,"uni/tn-a/BD-05"),le(fvBD.dn,"uni/tn-a/BD-08"))`, 0, []string{"uni/tn-a/BD-06", "uni/tn-a/BD-07", "uni/tn-a/BD-08"}, 3},
+		{`and(gt(fvBD.dn,"uni/tn-a/BD-05"),lt(fvBD.dn,"uni/tn-a/BD-08"))`, 0, []string{"uni/tn-a/BD-06", "uni/tn-a/BD-07"}, 2},
+		{`and(gt(fvBD.dn,"uni/tn-a/BD-00"),le(fvBD.dn,"uni/tn-a/BD-09"))`, 1, []string{"uni/tn-a/BD-05", "uni/tn-a/BD-06", "uni/tn-a/BD-07", "uni/tn-a/BD-08"}, 9},
+		{`gt(fvBD.dn,"uni/tn-a/BD-2")`, 0, []string{"uni/tn-a/BD-20", "uni/tn-a/BD-21", "uni/tn-a/BD-22", "uni/tn-a/BD-23"}, 10},
+		{`lt(fvBD.dn,"uni/tn-a/BD-00")`, 0, nil, 0},
+	} {
+		path := fmt.Sprintf("/api/class/fvBD.json?order-by=fvBD.dn|asc&page=%d&page-size=4&query-target-filter=%s", tc.page, tc.filter)
+		r := c.get(path)
+		if got := dnsOf(r); r.code != 200 || !slices.Equal(got, tc.want) || r.body["totalCount"] != strconv.Itoa(tc.total) {
+			t.Errorf("%s page %d: %d %v total %v, want %v total %d", tc.filter, tc.page, r.code, got, r.body["totalCount"], tc.want, tc.total)
+		}
 	}
 }

@@ -8,6 +8,9 @@ import (
 
 // runQuery evaluates a query against the store. Called with s.mu held.
 func (s *Sim) runQuery(q *query) (*queryResult, error) {
+	if res, ok := s.dnRangeQuery(q); ok {
+		return res, nil
+	}
 	var objs []*Object
 	for _, o := range s.candidates(q) {
 		if q.matches(o, s.st.lookup) {
@@ -112,4 +115,81 @@ func (s *Sim) pushBeforeResponse(sub *subscription) {
 	if target != nil && sock != nil {
 		sock.waitFlushed(2 * time.Second)
 	}
+}
+
+// dnRangeQuery answers a paged class query in DN order whose filter is only
+// DN bounds (keyset paging, as clients read big classes) by binary search
+// on the class's sorted DNs, instead of a scan per page.
+func (s *Sim) dnRangeQuery(q *query) (*queryResult, bool) {
+	if q.class == "" || q.target != "self" || q.pageSize == 0 || q.desc || (q.orderBy != "" && q.orderBy != "dn") {
+		return nil, false
+	}
+	lo, hi, ok := dnBounds(q.filter, q.class)
+	if !ok {
+		return nil, false
+	}
+	ci := s.st.classes[q.class]
+	if ci == nil {
+		return &queryResult{}, true
+	}
+	dns := ci.sortedDNs()
+	i, j := lo.index(dns), hi.index(dns)
+	res := &queryResult{total: max(j-i, 0)}
+	start := min(i+q.page*q.pageSize, max(j, i))
+	for _, dn := range dns[start:min(start+q.pageSize, max(j, i))] {
+		res.objs = append(res.objs, s.st.objs[dn])
+	}
+	return res, true
+}
+
+// dnBound is one end of a DN range: index finds where it cuts a sorted list.
+type dnBound struct {
+	dn        string
+	inclusive bool // for a lower bound: ge; for an upper bound: le
+	upper     bool
+	set       bool
+}
+
+func (b dnBound) index(dns []string) int {
+	if !b.set {
+		if b.upper {
+			return len(dns)
+		}
+		return 0
+	}
+	i, found := slices.BinarySearch(dns, b.dn)
+	if found && (b.inclusive == b.upper) {
+		i++ // past dn: gt as a lower bound, le as an upper one
+	}
+	return i
+}
+
+// dnBounds reads a filter made only of gt/ge/lt/le on class.dn, alone or
+// under and(); anything else is not a pure DN range.
+func dnBounds(f filter, class string) (lo, hi dnBound, ok bool) {
+	lo, hi = dnBound{}, dnBound{upper: true}
+	var parts []filter
+	switch f := f.(type) {
+	case nil:
+		return lo, hi, true
+	case andFilter:
+		parts = f
+	default:
+		parts = []filter{f}
+	}
+	for _, p := range parts {
+		c, isCmp := p.(cmpFilter)
+		if !isCmp || c.class != class || c.attr != "dn" {
+			return lo, hi, false
+		}
+		switch c.op {
+		case "gt", "ge":
+			lo = dnBound{dn: c.value, inclusive: c.op == "ge", set: true}
+		case "lt", "le":
+			hi = dnBound{dn: c.value, inclusive: c.op == "le", upper: true, set: true}
+		default:
+			return lo, hi, false
+		}
+	}
+	return lo, hi, true
 }
