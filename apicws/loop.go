@@ -95,6 +95,7 @@ func (s *session) wrapUp() {
 			s.c.sink.Apply(before)
 		}
 	}
+	s.noteEvents()
 }
 
 func (s *session) onFrame(m frameMsg) {
@@ -103,7 +104,7 @@ func (s *session) onFrame(m frameMsg) {
 	if m.reason != "" {
 		s.reject(m.reason, m.err)
 	}
-	live := make([]event.Event, 0, len(m.evs))
+	live := m.evs[:0] // filtered in place: pending keeps copies
 	for _, ev := range m.evs {
 		if cs := s.syncing[ev.Class]; cs != nil {
 			if cs.settleBy.IsZero() || !listsAny(ev.SubscriptionIDs, cs.newIDs) {
@@ -123,17 +124,17 @@ func (s *session) onFrame(m frameMsg) {
 	if len(live) > 0 {
 		sink.Apply(live)
 	}
+	s.noteEvents()
 }
 
 // ours reports whether one of the event's subscription ids is live, and
 // notes the event time of those subscriptions.
 func (s *session) ours(ev event.Event) bool {
 	ours := false
-	now := time.Now()
 	for _, id := range ev.SubscriptionIDs {
 		if name, ok := s.ids[id]; ok {
 			ours = true
-			s.c.sink.LastEvent(name, now)
+			s.touched[name] = true
 		}
 	}
 	if ours {
@@ -142,6 +143,19 @@ func (s *session) ours(ev event.Event) bool {
 		s.reject(ReasonUnknownSubscription, "ids "+join(ev.SubscriptionIDs))
 	}
 	return ours
+}
+
+// noteEvents stamps the last-event time of the subscriptions that had
+// events, once per batch rather than per event.
+func (s *session) noteEvents() {
+	if len(s.touched) == 0 {
+		return
+	}
+	now := time.Now()
+	for name := range s.touched {
+		s.c.sink.LastEvent(name, now)
+	}
+	clear(s.touched)
 }
 
 // reject counts a rejected frame or object and logs it, at most once a
@@ -240,6 +254,7 @@ func (s *session) finish(class string, cs *classSync) {
 	if len(live) > 0 {
 		sink.Apply(live)
 	}
+	s.noteEvents()
 	if len(s.syncing) == 0 && !s.established {
 		s.established = true
 		sink.Up(true)

@@ -32,6 +32,7 @@ type session struct {
 	subClass map[string]string         // subscription name -> class
 	syncing  map[string]*classSync     // classes being (re)subscribed
 	events   map[string]*atomic.Uint64 // events accepted per class, read by probes
+	touched  map[string]bool           // subscriptions with events in the batch at hand
 
 	// lastRead is when the socket last gave a frame or a pong (UnixNano):
 	// a probe only blames a subscription while the socket is alive.
@@ -77,6 +78,7 @@ func newSession(c *Client, controller string) *session {
 		subClass:   make(map[string]string),
 		syncing:    make(map[string]*classSync),
 		events:     make(map[string]*atomic.Uint64),
+		touched:    make(map[string]bool),
 		subIDs:     make(map[string][]string),
 		pending:    make(map[string]bool),
 		resubs:     make(chan struct{}, 1),
