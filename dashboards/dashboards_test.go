@@ -318,7 +318,13 @@ type panel struct {
 // type, and every query strictly as a Prometheus query with datasource type
 // prometheus (without it the SDK takes the query for an unknown one and
 // checks nothing).
+//
+// The v1 Dashboard type is deprecated in the SDK in favour of v2, but v1 is
+// the schema of importable dashboard JSON (schemaVersion 39) that we ship.
+//
+//lint:ignore SA1019 see above
 func loadDashboard(raw []byte) (*dashboard.Dashboard, []panel, error) {
+	//lint:ignore SA1019 see above
 	d := &dashboard.Dashboard{}
 	if err := sdkErr(d.UnmarshalJSONStrict(raw)); err != nil {
 		return nil, nil, fmt.Errorf("strict decoding: %w", err)

@@ -136,7 +136,6 @@ func clientConfig(f config.Fabric, log *slog.Logger) (apicws.Config, error) {
 		subs[i] = apicws.Subscription{Name: sub.Name, Class: sub.Class, Filter: sub.Filter}
 	}
 	return apicws.Config{
-		Fabric:         f.Name,
 		Controllers:    f.Controllers,
 		Username:       f.Username,
 		Password:       f.ResolvePassword,
