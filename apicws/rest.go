@@ -234,11 +234,11 @@ func decodeObject(raw json.RawMessage) (event.Object, error) {
 		if dn == "" {
 			return event.Object{}, fmt.Errorf("%w: object without dn", errBadAnswer)
 		}
-		o := event.Object{DN: dn, Tenant: Tenant(dn), Attrs: make([]event.Attr, 0, len(v.Attributes))}
+		// Only what the collector fingerprints is kept: a million objects
+		// with every attribute would hold gigabytes until the resync.
+		o := event.Object{DN: dn, Tenant: Tenant(dn)}
 		for k, val := range v.Attributes {
-			switch k {
-			case "dn", "status", "rn", "childAction":
-			default:
+			if event.Fingerprinted(k) {
 				o.Attrs = append(o.Attrs, event.Attr{Name: k, Value: val})
 			}
 		}

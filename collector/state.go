@@ -18,11 +18,10 @@ import (
 )
 
 // fingerprintAttrs are the attributes whose change makes a resync count an
-// object as modified. A real APIC moves modTs on every modification; faults
-// keep modTs "never" and change through lc, severity and lastTransition.
-// Keeping one hash per attribute (not the attributes) lets a modified event,
-// which carries only what changed, update the fingerprint.
-var fingerprintAttrs = [...]string{"modTs", "lc", "severity", "lastTransition", "occur", "ack"}
+// object as modified (event.FingerprintAttrs). Keeping one hash per
+// attribute (not the attributes) lets a modified event, which carries only
+// what changed, update the fingerprint.
+var fingerprintAttrs = event.FingerprintAttrs
 
 type fingerprint [len(fingerprintAttrs)]uint32
 

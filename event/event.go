@@ -87,3 +87,19 @@ type Object struct {
 	// keep what is known of it rather than compare.
 	Keep bool
 }
+
+// FingerprintAttrs are the attributes that tell whether an object changed:
+// a real APIC moves modTs on every modification; faults keep modTs "never"
+// and change through lc, severity, lastTransition, occur and ack. The
+// collector fingerprints objects by them, and snapshots keep only them.
+var FingerprintAttrs = [...]string{"modTs", "lc", "severity", "lastTransition", "occur", "ack"}
+
+// Fingerprinted reports whether name is one of FingerprintAttrs.
+func Fingerprinted(name string) bool {
+	for _, n := range FingerprintAttrs {
+		if n == name {
+			return true
+		}
+	}
+	return false
+}
