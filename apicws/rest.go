@@ -54,9 +54,18 @@ type envelope struct {
 // do sends a request and decodes the answer's envelope; any non-200, or a
 // 200 whose imdata holds an error, is an *APIError.
 func (r *rest) do(ctx context.Context, method, path string, body []byte) (*envelope, error) {
-	req, err := http.NewRequestWithContext(ctx, method, r.base+path, bytes.NewReader(body))
+	code, raw, err := r.send(ctx, method, path, body)
 	if err != nil {
 		return nil, err
+	}
+	return answer(code, raw)
+}
+
+// send makes one request and reads its answer.
+func (r *rest) send(ctx context.Context, method, path string, body []byte) (int, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, method, r.base+path, bytes.NewReader(body))
+	if err != nil {
+		return 0, nil, err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	if r.token != "" {
@@ -66,23 +75,29 @@ func (r *rest) do(ctx context.Context, method, path string, body []byte) (*envel
 	}
 	resp, err := r.http.Do(req)
 	if err != nil {
-		return nil, err
+		return 0, nil, err
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswerBytes))
 	if err != nil {
-		return nil, fmt.Errorf("read answer: %w", err)
+		return 0, nil, fmt.Errorf("read answer: %w", err)
 	}
+	return resp.StatusCode, raw, nil
+}
+
+// answer decodes an answer's envelope; any non-200, or a 200 whose imdata
+// holds an error, is an *APIError.
+func answer(code int, raw []byte) (*envelope, error) {
 	var env envelope
 	jsonErr := json.Unmarshal(raw, &env)
 	if e := errorOf(&env); e != nil {
-		if resp.StatusCode != http.StatusOK {
-			e.Status = resp.StatusCode
+		if code != http.StatusOK {
+			e.Status = code
 		}
 		return nil, e
 	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, &APIError{Status: resp.StatusCode, Text: describe(raw)}
+	if code != http.StatusOK {
+		return nil, &APIError{Status: code, Text: describe(raw)}
 	}
 	if jsonErr != nil {
 		return nil, fmt.Errorf("%w: %v", errBadAnswer, jsonErr)
@@ -192,57 +207,22 @@ type page struct {
 	subID string
 }
 
+// get reads one page of objects. Pages are the big answers (a snapshot of
+// a million objects), so they are read with the frame scanner and keep only
+// the dn and the fingerprint attributes; anything else goes the envelope way.
 func (r *rest) get(ctx context.Context, path string) (*page, error) {
-	env, err := r.do(ctx, http.MethodGet, path, nil)
+	code, raw, err := r.send(ctx, http.MethodGet, path, nil)
 	if err != nil {
 		return nil, err
 	}
-	p := &page{}
-	p.total, _ = strconv.Atoi(env.TotalCount)
-	if len(env.SubscriptionID) > 0 {
-		// A string, as APICs send it; a bare number is taken digit for
-		// digit, since ids overflow float64.
-		if json.Unmarshal(env.SubscriptionID, &p.subID) != nil {
-			var n json.Number
-			if json.Unmarshal(env.SubscriptionID, &n) != nil {
-				return nil, fmt.Errorf("%w: subscriptionId %s", errBadAnswer, env.SubscriptionID)
-			}
-			p.subID = n.String()
+	if code == http.StatusOK {
+		p, err := decodePage(raw)
+		if !errors.Is(err, errPageError) {
+			return p, err
 		}
 	}
-	p.objs = make([]event.Object, 0, len(env.Imdata))
-	for _, raw := range env.Imdata {
-		o, err := decodeObject(raw)
-		if err != nil {
-			return nil, err
-		}
-		p.objs = append(p.objs, o)
+	if _, err := answer(code, raw); err != nil {
+		return nil, err
 	}
-	return p, nil
-}
-
-// decodeObject reads {"class":{"attributes":{...}}} from a query answer.
-func decodeObject(raw json.RawMessage) (event.Object, error) {
-	var m map[string]struct {
-		Attributes map[string]string `json:"attributes"`
-	}
-	if err := json.Unmarshal(raw, &m); err != nil || len(m) != 1 {
-		return event.Object{}, fmt.Errorf("%w: object %.80s", errBadAnswer, raw)
-	}
-	for _, v := range m {
-		dn := v.Attributes["dn"]
-		if dn == "" {
-			return event.Object{}, fmt.Errorf("%w: object without dn", errBadAnswer)
-		}
-		// Only what the collector fingerprints is kept: a million objects
-		// with every attribute would hold gigabytes until the resync.
-		o := event.Object{DN: dn, Tenant: Tenant(dn)}
-		for k, val := range v.Attributes {
-			if event.Fingerprinted(k) {
-				o.Attrs = append(o.Attrs, event.Attr{Name: k, Value: val})
-			}
-		}
-		return o, nil
-	}
-	return event.Object{}, errBadAnswer
+	return nil, fmt.Errorf("%w: an error record that is no error", errBadAnswer)
 }

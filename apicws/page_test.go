@@ -1,0 +1,48 @@
+package apicws
+
+import (
+	"errors"
+	"reflect"
+	"testing"
+
+	"github.com/aci-exporter/aci-exporter/event"
+)
+
+func TestDecodePage(t *testing.T) {
+	tests := []struct {
+		name string
+		in   string
+		want *page
+		err  error
+	}{
+		{
+			name: "subscribe answer",
+			in: `{"totalCount":"103409","subscriptionId":"72058242595225601","imdata":[
+				{"fvBD":{"attributes":{"childAction":"","descr":"x","dn":"uni/tn-a/BD-b","modTs":"2023-05-04T16:02:00.972-04:00","name":"b","rn":"","status":""}}},
+				{"faultInst":{"attributes":{"dn":"uni/tn-common/qoscustom-default/rtfvCustQosPol-[uni/tn-x/ap-a/epg-e]/fault-F1","lc":"raised","modTs":"never","severity":"major","code":"F1"},"children":[]}}]}`,
+			want: &page{total: 103409, subID: "72058242595225601", objs: []event.Object{
+				{DN: "uni/tn-a/BD-b", Tenant: "a", Attrs: []event.Attr{{Name: "modTs", Value: "2023-05-04T16:02:00.972-04:00"}}},
+				{DN: "uni/tn-common/qoscustom-default/rtfvCustQosPol-[uni/tn-x/ap-a/epg-e]/fault-F1", Tenant: "common",
+					Attrs: []event.Attr{{Name: "lc", Value: "raised"}, {Name: "modTs", Value: "never"}, {Name: "severity", Value: "major"}}},
+			}},
+		},
+		{name: "numeric id kept digit for digit", in: `{"subscriptionId":18374686685813276673,"imdata":[]}`, want: &page{subID: "18374686685813276673"}},
+		{name: "plain page", in: `{"totalCount":"0","imdata":[]}`, want: &page{}},
+		{name: "error record", in: `{"totalCount":"1","imdata":[{"error":{"attributes":{"code":"400","text":"x"}}}]}`, err: errPageError},
+		{name: "no dn", in: `{"imdata":[{"fvBD":{"attributes":{"name":"b"}}}]}`, err: errBadAnswer},
+		{name: "bad id", in: `{"subscriptionId":1.5,"imdata":[]}`, err: errBadAnswer},
+		{name: "not json", in: `{"imdata":[`, err: errBadAnswer},
+		{name: "nested attribute", in: `{"imdata":[{"fvBD":{"attributes":{"dn":"uni/tn-a/BD-b","x":{}}}}]}`, err: errBadAnswer},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := decodePage([]byte(tt.in))
+			if !errors.Is(err, tt.err) || (tt.err == nil && err != nil) {
+				t.Fatalf("error %v, want %v", err, tt.err)
+			}
+			if tt.err == nil && !reflect.DeepEqual(got, tt.want) {
+				t.Fatalf("got %+v\nwant %+v", got, tt.want)
+			}
+		})
+	}
+}
