@@ -78,7 +78,8 @@ func (c *Config) setDefaults() {
 // collector implements it. Resync and Apply come from one goroutine, in
 // stream order; the health calls may come from others.
 type Sink interface {
-	// Resync replaces a class's objects with a snapshot.
+	// Resync replaces a class's objects with a snapshot. A DN can appear
+	// twice (overlapping subscriptions of the class): keep the first copy.
 	Resync(class string, objs []event.Object)
 	// Apply books live changes, in order.
 	Apply(evs []event.Event)

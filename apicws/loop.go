@@ -22,8 +22,7 @@ type classSync struct {
 	newIDs  map[string]string // ids of this round's subscriptions -> names
 	oldIDs  []string          // ids the round replaces
 	objs    []event.Object
-	seen    map[string]bool // DNs in objs
-	cutoffs []string        // DNs beyond these were read after pushes started
+	cutoffs []string // DNs beyond these were read after pushes started
 	pending []event.Event
 	// settleBy is set when every snapshot is in but old subscriptions may
 	// still have frames on their way (the socket and REST are separate
@@ -184,7 +183,7 @@ func (s *session) onResync(class string) {
 }
 
 func (s *session) newClassSync(class string) *classSync {
-	cs := &classSync{newIDs: map[string]string{}, seen: map[string]bool{}}
+	cs := &classSync{newIDs: map[string]string{}}
 	for _, sub := range s.c.cfg.Subscriptions {
 		if sub.Class == class {
 			cs.subs++
@@ -201,12 +200,9 @@ func (s *session) onSnapshot(m snapshotMsg) {
 		s.c.sink.SubscriptionUp(m.sub.Name, true)
 		s.c.sink.SubscriptionSnapshot(m.sub.Name)
 	}
-	for _, o := range m.objs {
-		if !cs.seen[o.DN] { // two subscriptions of a class may overlap
-			cs.seen[o.DN] = true
-			cs.objs = append(cs.objs, o)
-		}
-	}
+	// Two subscriptions of a class may overlap; the collector keeps the
+	// first copy of a DN, which is the one taken when pushes started.
+	cs.objs = append(cs.objs, m.objs...)
 	if m.cutoff != "" {
 		cs.cutoffs = append(cs.cutoffs, m.cutoff)
 	}
