@@ -3,6 +3,7 @@ package apicsim
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 )
 
 // Change statuses, the APIC's own words.
@@ -154,24 +155,15 @@ func (s *Sim) commit(c *change) {
 		delivered = appendUnique(delivered, sock.sess.user)
 	}
 	for user, ut := range s.truth {
-		ut.observe(c, contains(delivered, user), s.st)
+		ut.observe(c, slices.Contains(delivered, user), s.st)
 	}
 }
 
 func appendUnique(list []string, v string) []string {
-	if contains(list, v) {
+	if slices.Contains(list, v) {
 		return list
 	}
 	return append(list, v)
-}
-
-func contains(list []string, v string) bool {
-	for _, x := range list {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 func (s *store) lookup(dn string) *Object { return s.objs[dn] }

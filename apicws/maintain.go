@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -148,7 +149,7 @@ func (s *session) takePending() []string {
 	defer s.mu.Unlock()
 	var out []string
 	for _, sub := range s.c.cfg.Subscriptions {
-		if s.pending[sub.Class] && !contains(out, sub.Class) {
+		if s.pending[sub.Class] && !slices.Contains(out, sub.Class) {
 			out = append(out, sub.Class)
 		}
 	}
@@ -272,20 +273,11 @@ func (s *session) probe(ctx context.Context, suspects map[string]suspect) error 
 func (s *session) probedClasses() []string {
 	var out []string
 	for _, sub := range s.c.cfg.Subscriptions {
-		if sub.Filter == "" && !contains(out, sub.Class) {
+		if sub.Filter == "" && !slices.Contains(out, sub.Class) {
 			out = append(out, sub.Class)
 		}
 	}
 	return out
-}
-
-func contains(list []string, v string) bool {
-	for _, x := range list {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 // escapeFilter percent-encodes only what would break the URL. APICs are
