@@ -3,10 +3,12 @@ package collector
 import (
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/aci-exporter/aci-exporter/event"
 )
@@ -17,10 +19,15 @@ func desc(name, help string, labels ...string) *prometheus.Desc {
 	return prometheus.NewDesc(prometheus.BuildFQName(namespace, "", name), help, append([]string{"fabric"}, labels...), nil)
 }
 
+const (
+	objectsHelp = "Objects of the class that exist now."
+	changesHelp = "Object changes seen, live or recovered by a resync."
+)
+
 // The metric contract of SPEC §4.
 var (
-	objectsDesc       = desc("objects", "Objects of the class that exist now.", "class", "tenant")
-	changesDesc       = desc("object_changes_total", "Object changes seen, live or recovered by a resync.", "class", "tenant", "status")
+	objectsDesc       = desc("objects", objectsHelp, "class", "tenant")
+	changesDesc       = desc("object_changes_total", changesHelp, "class", "tenant", "status")
 	resyncChangesDesc = desc("object_resync_changes_total", "Object changes recovered by a resync diff instead of seen live.", "class", "status")
 	limitDesc         = desc("objects_limit", "The max_objects cap on objects tracked for the fabric.")
 	fullDesc          = desc("objects_limit_reached", "1 when objects were left untracked because the fabric reached max_objects.")
@@ -86,7 +93,7 @@ func (c *Collector) Fabrics() []*Fabric {
 
 // Describe implements prometheus.Collector.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{objectsDesc, changesDesc, resyncChangesDesc, limitDesc, fullDesc, overDesc, upDesc, subUpDesc,
+	for _, d := range []*prometheus.Desc{resyncChangesDesc, limitDesc, fullDesc, overDesc, upDesc, subUpDesc,
 		subRefreshesDesc, subFailuresDesc, resyncsDesc, lastEventDesc, connectedDesc, connectsDesc, disconnectsDesc,
 		messagesDesc, msgErrorsDesc, loginsDesc, loginFailuresDesc, tokenRefsDesc, tokenFailsDesc, expiryDesc} {
 		ch <- d
@@ -120,36 +127,6 @@ func (f *Fabric) collectState(ch chan<- prometheus.Metric) {
 	s := f.st
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	// The series of a class go out in the order the registry sorts them
-	// to (by class, status, tenant), from label pairs made once, so that a
-	// scrape costs little more than a copy of the values. One allocation
-	// holds them all.
-	classes := slices.Sorted(maps.Keys(s.classes))
-	n := 0
-	for _, cs := range s.classes {
-		n += 4 * len(cs.order)
-	}
-	out := make([]stateMetric, 0, n)
-	for _, class := range classes {
-		cs := s.classes[class]
-		for _, id := range cs.order {
-			if ts := cs.tenants[id]; ts.objects > 0 {
-				out = append(out, stateMetric{desc: objectsDesc, labels: ts.objLabels, gauge: true, value: float64(ts.objects)})
-				ch <- &out[len(out)-1]
-			}
-		}
-	}
-	for _, class := range classes {
-		cs := s.classes[class]
-		for _, st := range [...]event.Status{event.StatusCreated, event.StatusDeleted, event.StatusModified} { // label order
-			for _, id := range cs.order {
-				if ts := cs.tenants[id]; ts.changes[st-1] > 0 {
-					out = append(out, stateMetric{desc: changesDesc, labels: ts.chgLabels[st-1], value: float64(ts.changes[st-1])})
-					ch <- &out[len(out)-1]
-				}
-			}
-		}
-	}
 	for k, v := range s.resyncs {
 		counter(ch, resyncChangesDesc, v, f.name, k.class, k.status.String())
 	}
@@ -160,26 +137,55 @@ func (f *Fabric) collectState(ch chan<- prometheus.Metric) {
 	counter(ch, overDesc, s.refused, f.name)
 }
 
-// stateMetric is a series of aci_objects or aci_object_changes_total: its
-// label pairs, shared read-only between scrapes, and a value read under the
-// state's lock.
-type stateMetric struct {
-	desc   *prometheus.Desc
-	labels []*dto.LabelPair
-	gauge  bool
-	value  float64
+// Gatherer returns what /metrics serves: reg's families (the health series
+// of c, and whatever else reg holds) and the two families that grow with
+// the fabric, aci_objects and aci_object_changes_total, built straight from
+// the state. Those skip the registry's per-series consistency checks and
+// sorting, the larger part of a scrape's cost: their label pairs are made
+// once per series, so they are consistent by construction.
+func Gatherer(reg prometheus.Gatherer, c *Collector) prometheus.Gatherer {
+	return prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) {
+		mfs, err := reg.Gather()
+		objects := &dto.MetricFamily{Name: proto.String("aci_objects"), Help: proto.String(objectsHelp), Type: dto.MetricType_GAUGE.Enum()}
+		changes := &dto.MetricFamily{Name: proto.String("aci_object_changes_total"), Help: proto.String(changesHelp), Type: dto.MetricType_COUNTER.Enum()}
+		for _, f := range c.Fabrics() {
+			f.appendState(objects, changes)
+		}
+		for _, mf := range []*dto.MetricFamily{objects, changes} {
+			if len(mf.Metric) > 0 {
+				mfs = append(mfs, mf)
+			}
+		}
+		slices.SortFunc(mfs, func(a, b *dto.MetricFamily) int { return strings.Compare(a.GetName(), b.GetName()) })
+		return mfs, err
+	})
 }
 
-func (m *stateMetric) Desc() *prometheus.Desc { return m.desc }
-
-func (m *stateMetric) Write(out *dto.Metric) error {
-	out.Label = m.labels
-	if m.gauge {
-		out.Gauge = &dto.Gauge{Value: &m.value}
-	} else {
-		out.Counter = &dto.Counter{Value: &m.value}
+// appendState adds the fabric's aci_objects and aci_object_changes_total
+// series, in label order (class, then status, then tenant).
+func (f *Fabric) appendState(objects, changes *dto.MetricFamily) {
+	s := f.st
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	classes := slices.Sorted(maps.Keys(s.classes))
+	for _, class := range classes {
+		cs := s.classes[class]
+		for _, id := range cs.order {
+			if ts := cs.tenants[id]; ts.objects > 0 {
+				objects.Metric = append(objects.Metric, &dto.Metric{Label: ts.objLabels, Gauge: &dto.Gauge{Value: proto.Float64(float64(ts.objects))}})
+			}
+		}
 	}
-	return nil
+	for _, class := range classes {
+		cs := s.classes[class]
+		for _, st := range [...]event.Status{event.StatusCreated, event.StatusDeleted, event.StatusModified} { // label order
+			for _, id := range cs.order {
+				if ts := cs.tenants[id]; ts.changes[st-1] > 0 {
+					changes.Metric = append(changes.Metric, &dto.Metric{Label: ts.chgLabels[st-1], Counter: &dto.Counter{Value: proto.Float64(float64(ts.changes[st-1]))}})
+				}
+			}
+		}
+	}
 }
 
 func (f *Fabric) collectHealth(ch chan<- prometheus.Metric) {

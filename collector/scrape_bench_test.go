@@ -54,7 +54,7 @@ func BenchmarkScrape(b *testing.B) {
 		c := New()
 		c.Add(f)
 		reg.MustRegister(c, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-		h := promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+		h := promhttp.HandlerFor(Gatherer(reg, c), promhttp.HandlerOpts{})
 		for _, gz := range []bool{false, true} {
 			name := fmt.Sprintf("series=%d/gzip=%v", series, gz)
 			b.Run(name, func(b *testing.B) {

@@ -15,7 +15,7 @@ import (
 
 func newMux(reg *prometheus.Registry, coll *collector.Collector, s *streams, reloadCh chan chan error, metricsPath string, logger *slog.Logger) *http.ServeMux {
 	mux := http.NewServeMux()
-	mux.Handle(metricsPath, promhttp.HandlerFor(reg, promhttp.HandlerOpts{
+	mux.Handle(metricsPath, promhttp.HandlerFor(collector.Gatherer(reg, coll), promhttp.HandlerOpts{
 		ErrorLog:            slog.NewLogLogger(logger.Handler(), slog.LevelError),
 		ErrorHandling:       promhttp.ContinueOnError,
 		MaxRequestsInFlight: 10,
