@@ -15,7 +15,9 @@ import (
 	"unicode/utf8"
 )
 
-func FuzzDecodeFrame(f *testing.F) {
+// addFrameSeeds seeds a fuzzer with the frame fixtures and every frame of
+// the decode table.
+func addFrameSeeds(f *testing.F) {
 	files, err := filepath.Glob(filepath.Join("testdata", "frames", "*.json"))
 	if err != nil || len(files) == 0 {
 		f.Fatalf("no fixtures: %v", err)
@@ -30,6 +32,10 @@ func FuzzDecodeFrame(f *testing.F) {
 	for _, c := range decodeCases() {
 		f.Add([]byte(c.frame))
 	}
+}
+
+func FuzzDecodeFrame(f *testing.F) {
+	addFrameSeeds(f)
 	for _, s := range []string{
 		``, `{}`, `[]`, `null`, `{"subscriptionId":"1","imdata":[]}`,
 		`{"subscriptionId":[1],"imdata":[{"a":{"attributes":{"dn":"uni/tn-\u0041","status":"created","x":{}}}}]}`,

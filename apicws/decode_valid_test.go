@@ -2,25 +2,13 @@ package apicws
 
 import (
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 )
 
 // FuzzValidJSON checks that validJSON accepts exactly what json.Valid does.
 func FuzzValidJSON(f *testing.F) {
-	files, _ := filepath.Glob(filepath.Join("testdata", "frames", "*.json"))
-	for _, file := range files {
-		data, err := os.ReadFile(file)
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(data)
-	}
-	for _, c := range decodeCases() {
-		f.Add([]byte(c.frame))
-	}
+	addFrameSeeds(f)
 	for _, s := range validCases {
 		f.Add([]byte(s))
 	}
