@@ -55,7 +55,7 @@ func run(args []string, stdout io.Writer) int {
 	logger := promslog.New(logCfg)
 
 	if *configCheck {
-		if _, err := loadConfig(*configFile, logger); err != nil {
+		if err := checkConfig(*configFile, logger); err != nil {
 			logger.Error("Error loading config", "err", err)
 			return 1
 		}
@@ -80,7 +80,7 @@ func run(args []string, stdout io.Writer) int {
 		cfg = d.cfg
 		fmt.Fprintf(stdout, "Demo: a simulated fabric %q (%s) with steady churn; metrics on %s%s\n",
 			d.cfg.Fabrics[0].Name, d.cfg.Fabrics[0].Controllers[0], listenHint(toolkitFlags), *metricsPath)
-	} else if cfg, err = loadConfig(*configFile, logger); err != nil {
+	} else if cfg, err = config.Load(*configFile); err != nil {
 		logger.Error("Error loading config", "err", err)
 		return 1
 	}
@@ -101,7 +101,7 @@ func run(args []string, stdout io.Writer) int {
 	reloads.success()
 
 	reloadCh := make(chan chan error)
-	load := func() (*config.Config, error) { return loadConfig(*configFile, logger) }
+	load := func() (*config.Config, error) { return config.Load(*configFile) }
 	if *demo {
 		load = func() (*config.Config, error) { return nil, errNoReloadInDemo }
 	}
@@ -131,18 +131,20 @@ func run(args []string, stdout io.Writer) int {
 
 var errNoReloadInDemo = errors.New("--demo has no configuration file to reload")
 
-func loadConfig(path string, logger *slog.Logger) (*config.Config, error) {
+// checkConfig is --config.check: the file loads, and every password and CA
+// file can be read (at start and on reload, streams.apply checks those
+// before it changes anything).
+func checkConfig(path string, logger *slog.Logger) error {
 	cfg, err := config.Load(path)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	// A password or CA file that cannot be read is a config error too.
 	for _, f := range cfg.Fabrics {
 		if _, err := clientConfig(f, logger); err != nil {
-			return nil, fmt.Errorf("%s: fabric %q: %w", path, f.Name, err)
+			return fmt.Errorf("%s: fabric %q: %w", path, f.Name, err)
 		}
 	}
-	return cfg, nil
+	return nil
 }
 
 func listenHint(f *web.FlagConfig) string {
