@@ -45,11 +45,7 @@ func FuzzDecodeFrame(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		var got []event.Event
-		n, err := DecodeFrame(data, func(ev event.Event) { got = append(got, ev) })
-		if n != len(got) {
-			t.Fatalf("n = %d, delivered %d", n, len(got))
-		}
+		got, err := DecodeFrame(data)
 		var reason string
 		var skipped int
 		if err != nil {
@@ -85,16 +81,15 @@ func checkEvent(t *testing.T, ev event.Event) {
 	if ev.Tenant != Tenant(ev.DN) {
 		t.Fatalf("tenant %q for dn %q", ev.Tenant, ev.DN)
 	}
-	strs := append([]string{ev.Class, ev.DN, ev.ModTs}, ev.SubscriptionIDs...)
+	strs := append([]string{ev.Class, ev.DN}, ev.SubscriptionIDs...)
 	for _, id := range ev.SubscriptionIDs {
 		if id == "" {
 			t.Fatalf("empty subscription id in %+v", ev)
 		}
 	}
 	for _, a := range ev.Attrs {
-		switch a.Name {
-		case "dn", "status", "rn", "childAction":
-			t.Fatalf("attribute %q belongs in a field or nowhere: %+v", a.Name, ev)
+		if event.FingerprintIndex(a.Name) < 0 {
+			t.Fatalf("attribute %q is not a fingerprint attribute: %+v", a.Name, ev)
 		}
 		strs = append(strs, a.Name, a.Value)
 	}
@@ -247,12 +242,10 @@ func refObject(entry jnode) (event.Event, string) {
 			ev.DN = v.text
 		case "status":
 			status = v.text
-		case "rn", "childAction":
 		default:
-			if name == "modTs" {
-				ev.ModTs = v.text
+			if event.FingerprintIndex(name) >= 0 {
+				ev.Attrs = append(ev.Attrs, event.Attr{Name: name, Value: v.text})
 			}
-			ev.Attrs = append(ev.Attrs, event.Attr{Name: name, Value: v.text})
 		}
 	}
 	if ev.DN == "" {
@@ -303,13 +296,17 @@ func BenchmarkDecodeFrame(b *testing.B) {
 			}
 			b.SetBytes(int64(size / len(bm.frames)))
 			b.ReportAllocs()
-			var events int
-			sink := func(event.Event) { events++ }
+			var (
+				d      Decoder
+				events int
+			)
 			i := 0
 			for b.Loop() {
-				if _, err := DecodeFrame(bm.frames[i%len(bm.frames)], sink); err != nil {
+				evs, err := d.Decode(bm.frames[i%len(bm.frames)])
+				if err != nil {
 					b.Fatal(err)
 				}
+				events += len(evs)
 				i++
 			}
 			b.ReportMetric(float64(events)/b.Elapsed().Seconds(), "events/s")
@@ -325,7 +322,7 @@ func TestBenchFramesAreRealistic(t *testing.T) {
 		if n := len(c.data); n < c.min || n > c.max {
 			t.Errorf("bench frame of %d bytes, want %d..%d: %s", n, c.min, c.max, strings.TrimSpace(string(c.data[:60])))
 		}
-		if _, err := DecodeFrame(c.data, nil); err != nil {
+		if _, err := DecodeFrame(c.data); err != nil {
 			t.Error(err)
 		}
 	}

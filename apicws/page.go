@@ -14,51 +14,74 @@ var errPageError = errors.New("error record in a page")
 
 // decodePage reads {"totalCount":"N","subscriptionId":"ID","imdata":[...]}
 // with the frame scanner. Objects keep their dn and the fingerprint
-// attributes only, copied out so that a page's text is freed as soon as it
-// is read: a snapshot holds many pages until its class is resynced.
+// attributes only, copied into one arena per page so that the page's text
+// is freed as soon as it is read: a snapshot holds many pages until its
+// class is resynced.
 func decodePage(data []byte) (*page, error) {
-	if !validJSON(data) {
-		return nil, fmt.Errorf("%w: %v", errBadAnswer, syntaxError(data))
-	}
-	sc := scanner{s: string(data)}
+	sc := newScanner(data)
 	p := &page{}
 	if !sc.open('{') {
 		return nil, fmt.Errorf("%w: not a JSON object", errBadAnswer)
 	}
-	for sc.more('}') {
+	for i := 0; sc.more('}', i); i++ {
+		var err error
 		switch sc.key() {
 		case "totalCount":
 			v, _ := sc.scalar()
 			p.total, _ = strconv.Atoi(v)
 		case "subscriptionId":
-			// A string, as APICs send it; a bare number is taken digit for
-			// digit, since ids overflow float64.
-			quoted := sc.peek() == '"'
-			if v, ok := sc.scalar(); ok && v != "" && (quoted || isDigits(v)) {
-				p.subID = v
-			} else {
-				return nil, fmt.Errorf("%w: subscriptionId %q", errBadAnswer, v)
-			}
+			err = sc.pageSubscriptionID(p)
 		case "imdata":
-			if err := sc.pageObjects(p); err != nil {
-				return nil, err
-			}
+			err = sc.pageObjects(p, len(data))
 		default:
 			sc.skip()
 		}
+		if err != nil {
+			return nil, err
+		}
 	}
-	if sc.bad {
-		return nil, fmt.Errorf("%w: %v", errBadAnswer, errLost)
+	if sc.bad || !sc.atEnd() {
+		return nil, fmt.Errorf("%w: %v", errBadAnswer, syntaxError(data))
 	}
 	return p, nil
 }
 
-func (sc *scanner) pageObjects(p *page) error {
+// pageSubscriptionID reads a string, as APICs send it; a bare number is
+// taken digit for digit, since ids overflow float64.
+func (sc *scanner) pageSubscriptionID(p *page) error {
+	quoted := sc.peek() == '"'
+	v, ok := sc.scalar()
+	if !ok || v == "" || !quoted && !isDigits(v) {
+		return fmt.Errorf("%w: subscriptionId is not a string or an unsigned integer", errBadAnswer)
+	}
+	p.subID = v
+	return nil
+}
+
+// pageArena holds the strings and attributes a page's objects keep, a few
+// large allocations instead of three small ones per object.
+type pageArena struct {
+	text  strings.Builder
+	attrs []event.Attr
+}
+
+// keep copies s into the arena. A Builder never changes bytes it has
+// written, so earlier strings stay valid as it grows.
+func (a *pageArena) keep(s string) string {
+	a.text.WriteString(s)
+	all := a.text.String()
+	return all[len(all)-len(s):]
+}
+
+func (sc *scanner) pageObjects(p *page, size int) error {
 	if !sc.open('[') {
 		return fmt.Errorf("%w: imdata is not an array", errBadAnswer)
 	}
-	for sc.more(']') {
-		o, err := sc.pageObject()
+	var a pageArena
+	// A dn and a modTs are about a sixth of an object's text.
+	a.text.Grow(size / 6)
+	for i := 0; sc.more(']', i); i++ {
+		o, err := sc.pageObject(&a)
 		if err != nil {
 			return err
 		}
@@ -68,24 +91,24 @@ func (sc *scanner) pageObjects(p *page) error {
 }
 
 // pageObject reads {"class":{"attributes":{...}}}.
-func (sc *scanner) pageObject() (event.Object, error) {
+func (sc *scanner) pageObject(a *pageArena) (event.Object, error) {
 	var o event.Object
 	if !sc.open('{') {
 		return o, fmt.Errorf("%w: an imdata entry is not an object", errBadAnswer)
 	}
-	for sc.more('}') {
+	for i := 0; sc.more('}', i); i++ {
 		if sc.key() == "error" {
 			return o, errPageError
 		}
 		if !sc.open('{') {
 			return o, fmt.Errorf("%w: an object is not an object", errBadAnswer)
 		}
-		for sc.more('}') {
+		for j := 0; sc.more('}', j); j++ {
 			if sc.key() != "attributes" {
 				sc.skip()
 				continue
 			}
-			if err := sc.pageAttributes(&o); err != nil {
+			if err := sc.pageAttributes(&o, a); err != nil {
 				return o, err
 			}
 		}
@@ -97,21 +120,35 @@ func (sc *scanner) pageObject() (event.Object, error) {
 	return o, nil
 }
 
-func (sc *scanner) pageAttributes(o *event.Object) error {
+func (sc *scanner) pageAttributes(o *event.Object, a *pageArena) error {
 	if !sc.open('{') {
 		return fmt.Errorf("%w: attributes is not an object", errBadAnswer)
 	}
-	for sc.more('}') {
+	start := len(a.attrs)
+	for i := 0; sc.more('}', i); i++ {
 		name := sc.key()
-		value, ok := sc.scalar()
+		ok := true
 		switch {
-		case !ok:
-			return fmt.Errorf("%w: attribute %q is not a scalar", errBadAnswer, name)
 		case name == "dn":
-			o.DN = strings.Clone(value)
-		case event.Fingerprinted(name):
-			o.Attrs = append(o.Attrs, event.Attr{Name: name, Value: strings.Clone(value)})
+			var dn string
+			dn, ok = sc.scalar()
+			o.DN = a.keep(dn)
+		case event.FingerprintIndex(name) >= 0:
+			var v string
+			v, ok = sc.scalar()
+			// The name is the package's constant: a name read from the
+			// page would pin its whole text.
+			name = event.FingerprintAttrs[event.FingerprintIndex(name)]
+			a.attrs = append(a.attrs, event.Attr{Name: name, Value: a.keep(v)})
+		default:
+			ok = sc.skipScalar()
 		}
+		if !ok {
+			return fmt.Errorf("%w: attribute %q is not a scalar", errBadAnswer, name)
+		}
+	}
+	if end := len(a.attrs); end > start {
+		o.Attrs = a.attrs[start:end:end]
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package apicws
 
 import (
+	"encoding/json"
 	"errors"
 	"reflect"
 	"testing"
@@ -45,4 +46,33 @@ func TestDecodePage(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzDecodePage: whatever the answer, decodePage returns an error or
+// objects with a dn, their tenant and fingerprint attributes only, and it
+// refuses what json.Valid refuses.
+func FuzzDecodePage(f *testing.F) {
+	f.Add([]byte(`{"totalCount":"2","subscriptionId":"7","imdata":[{"fvBD":{"attributes":{"dn":"uni/tn-a/BD-b","modTs":"x","name":"b"}}},` +
+		`{"faultInst":{"attributes":{"dn":"topology/pod-1/node-1/fault-F1","lc":"raised","severity":"major"},"children":[]}}]}`))
+	f.Add([]byte(`{"imdata":[{"error":{"attributes":{"code":"400","text":"x"}}}]}`))
+	f.Add([]byte(`{"imdata":[{"fvBD":{"attributes":{"d\u006e":"uni\/tn-\u00e9","modTs":"\ud83d\ude00"}}}]} `))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p, err := decodePage(data)
+		if err != nil {
+			return
+		}
+		if !json.Valid(data) {
+			t.Fatalf("accepted invalid JSON %q", data)
+		}
+		for _, o := range p.objs {
+			if o.DN == "" || o.Tenant != Tenant(o.DN) {
+				t.Fatalf("object %+v", o)
+			}
+			for _, a := range o.Attrs {
+				if event.FingerprintIndex(a.Name) < 0 {
+					t.Fatalf("attribute %q kept", a.Name)
+				}
+			}
+		}
+	})
 }

@@ -1,6 +1,7 @@
 package apicws
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -177,8 +178,12 @@ func (s *session) read(conn *websocket.Conn, out chan<- frameMsg) error {
 		s.lastRead.Store(time.Now().UnixNano())
 		return conn.SetReadDeadline(time.Now().Add(wait))
 	})
+	var (
+		buf bytes.Buffer // reused: Decode copies what the events keep
+		dec Decoder
+	)
 	for {
-		_, data, err := conn.ReadMessage()
+		data, err := readMessage(conn, &buf)
 		if errors.Is(err, websocket.ErrReadLimit) {
 			out <- frameMsg{reason: ReasonTooLarge, err: fmt.Sprintf("frame over %d bytes", s.c.cfg.ReadLimit)}
 		}
@@ -187,8 +192,8 @@ func (s *session) read(conn *websocket.Conn, out chan<- frameMsg) error {
 		}
 		s.lastRead.Store(time.Now().UnixNano())
 		conn.SetReadDeadline(time.Now().Add(wait))
-		var msg frameMsg
-		_, derr := DecodeFrame(data, func(ev event.Event) { msg.evs = append(msg.evs, ev) })
+		evs, derr := dec.Decode(data)
+		msg := frameMsg{evs: evs}
 		if derr != nil {
 			msg.reason, msg.err = ReasonInvalidJSON, derr.Error()
 			if de, ok := errors.AsType[*DecodeError](derr); ok {
@@ -197,6 +202,21 @@ func (s *session) read(conn *websocket.Conn, out chan<- frameMsg) error {
 		}
 		out <- msg // the loop drains frames until they are closed
 	}
+}
+
+// readMessage reads the next message into buf. A buffer grown by a rare
+// huge frame is let go rather than kept for good.
+func readMessage(conn *websocket.Conn, buf *bytes.Buffer) ([]byte, error) {
+	if buf.Cap() > 1<<20 {
+		*buf = bytes.Buffer{}
+	}
+	buf.Reset()
+	_, r, err := conn.NextReader()
+	if err != nil {
+		return nil, err
+	}
+	_, err = buf.ReadFrom(r)
+	return buf.Bytes(), err
 }
 
 // ping keeps the socket's liveness visible: the APIC answers pings even

@@ -220,14 +220,3 @@ func TestRemoveFabricDropsItsSeries(t *testing.T) {
 		t.Fatalf("%d series after removal", n)
 	}
 }
-
-func TestAttrIndexFollowsFingerprintAttrs(t *testing.T) {
-	for i, name := range fingerprintAttrs {
-		if got := attrIndex(name); got != i {
-			t.Errorf("attrIndex(%q) = %d, want %d", name, got, i)
-		}
-	}
-	if attrIndex("descr") != -1 {
-		t.Error("descr is not fingerprinted")
-	}
-}

@@ -17,52 +17,18 @@ import (
 	"github.com/aci-exporter/aci-exporter/event"
 )
 
-// fingerprintAttrs are the attributes whose change makes a resync count an
-// object as modified (event.FingerprintAttrs). Keeping one hash per
-// attribute (not the attributes) lets a modified event, which carries only
-// what changed, update the fingerprint.
-var fingerprintAttrs = event.FingerprintAttrs
-
-type fingerprint [len(fingerprintAttrs)]uint32
+// fingerprint holds a hash of each attribute whose change makes a resync
+// count an object as modified (event.FingerprintAttrs). Keeping one hash
+// per attribute (not the attributes) lets a modified event, which carries
+// only what changed, update the fingerprint.
+type fingerprint [len(event.FingerprintAttrs)]uint32
 
 var seed = maphash.MakeSeed()
-
-// attrIndex returns the index of name in fingerprintAttrs, or -1. It is on
-// the path of every attribute of every event, so it switches on the length
-// before comparing.
-func attrIndex(name string) int {
-	switch len(name) {
-	case 2:
-		if name == "lc" {
-			return 1
-		}
-	case 3:
-		if name == "ack" {
-			return 5
-		}
-	case 5:
-		switch name {
-		case "modTs":
-			return 0
-		case "occur":
-			return 4
-		}
-	case 8:
-		if name == "severity" {
-			return 2
-		}
-	case 14:
-		if name == "lastTransition" {
-			return 3
-		}
-	}
-	return -1
-}
 
 // update folds the attributes an event or snapshot carries into fp.
 func (fp *fingerprint) update(attrs []event.Attr) {
 	for i := range attrs {
-		if j := attrIndex(attrs[i].Name); j >= 0 {
+		if j := event.FingerprintIndex(attrs[i].Name); j >= 0 {
 			fp[j] = uint32(maphash.String(seed, attrs[i].Value)) | 1 // never 0: 0 means absent
 		}
 	}

@@ -60,10 +60,9 @@ type Event struct {
 	DN              string
 	Tenant          string // Tenant(DN): "" outside uni/tn-NAME
 	Status          Status
-	ModTs           string // as sent; may be "never"; also present in Attrs
-	// Attrs holds every attribute of the object except dn, status, rn and
-	// childAction, in frame order. Created events carry all attributes,
-	// modified ones only the changed ones plus modTs, deleted ones just modTs.
+	// Attrs holds the fingerprint attributes (FingerprintAttrs) the object
+	// carries, in frame order: the others are not needed and not kept.
+	// Modified events carry only what changed, plus modTs.
 	Attrs []Attr
 }
 
@@ -81,7 +80,7 @@ func (e *Event) Attr(name string) (string, bool) {
 // Object is one object of a query answer (a snapshot), not a change.
 type Object struct {
 	DN, Tenant string
-	Attrs      []Attr // every attribute except dn, status, rn and childAction
+	Attrs      []Attr // the fingerprint attributes (FingerprintAttrs)
 	// Keep says the object existed at the snapshot's moment but its
 	// attributes then are unknown (it changed before its page was read):
 	// keep what is known of it rather than compare.
@@ -94,12 +93,22 @@ type Object struct {
 // collector fingerprints objects by them, and snapshots keep only them.
 var FingerprintAttrs = [...]string{"modTs", "lc", "severity", "lastTransition", "occur", "ack"}
 
-// Fingerprinted reports whether name is one of FingerprintAttrs.
-func Fingerprinted(name string) bool {
-	for _, n := range FingerprintAttrs {
-		if n == name {
-			return true
-		}
+// FingerprintIndex returns the index of name in FingerprintAttrs, or -1.
+// Every attribute of every event is looked up here, hence a switch.
+func FingerprintIndex(name string) int {
+	switch name {
+	case "modTs":
+		return 0
+	case "lc":
+		return 1
+	case "severity":
+		return 2
+	case "lastTransition":
+		return 3
+	case "occur":
+		return 4
+	case "ack":
+		return 5
 	}
-	return false
+	return -1
 }
