@@ -78,11 +78,14 @@ func (r *rest) send(ctx context.Context, method, path string, body []byte) (int,
 		return 0, nil, err
 	}
 	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswerBytes))
-	if err != nil {
+	var buf bytes.Buffer
+	if n := resp.ContentLength; n > 0 && n < maxAnswerBytes {
+		buf.Grow(int(n) + bytes.MinRead) // a page in one allocation, not twenty
+	}
+	if _, err := buf.ReadFrom(io.LimitReader(resp.Body, maxAnswerBytes)); err != nil {
 		return 0, nil, fmt.Errorf("read answer: %w", err)
 	}
-	return resp.StatusCode, raw, nil
+	return resp.StatusCode, buf.Bytes(), nil
 }
 
 // answer decodes an answer's envelope; any non-200, or a 200 whose imdata

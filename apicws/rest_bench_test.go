@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -41,7 +42,11 @@ func BenchmarkSnapshotPage(b *testing.B) {
 	}
 	sb.WriteString(`]}`)
 	page := []byte(sb.String())
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(page) }))
+	// With its length, as a server that has the whole answer sends it.
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", strconv.Itoa(len(page)))
+		w.Write(page)
+	}))
 	defer srv.Close()
 	r := &rest{http: srv.Client(), base: srv.URL}
 	b.SetBytes(int64(len(page)))
