@@ -11,7 +11,6 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/aci-exporter/aci-exporter/event"
@@ -45,25 +44,40 @@ type object struct {
 type tenantStat struct {
 	objects int
 	changes [3]uint64 // by event.Status - 1
-	// Label pairs of the tenant's series, made once when the tenant first
-	// appears in the class, so a scrape does not build them again.
-	objLabels []*dto.LabelPair
-	chgLabels [3][]*dto.LabelPair
+	// Label pairs of the tenant's series in the exposition's (sorted)
+	// order, set once when the tenant first shows in the class, so a scrape
+	// does not build them. Only the tenant pair is the tenant's own: the
+	// others are shared, which keeps a scrape's reads in few cache lines.
+	objLabels [3]*dto.LabelPair    // class, fabric, tenant
+	chgLabels [3][4]*dto.LabelPair // by status - 1: class, fabric, status, tenant
+}
+
+// labelPair returns a pair for the exposition.
+func labelPair(name, value string) *dto.LabelPair {
+	return &dto.LabelPair{Name: &name, Value: &value}
+}
+
+// statusPairs are the status label pairs, by event.Status - 1.
+var statusPairs = [3]*dto.LabelPair{
+	labelPair("status", event.StatusCreated.String()),
+	labelPair("status", event.StatusModified.String()),
+	labelPair("status", event.StatusDeleted.String()),
 }
 
 // classState holds the objects of one class: DN -> index into objs. Freed
 // slots of objs are reused.
 type classState struct {
-	name    string
-	index   map[string]uint32
-	objs    []object
-	free    []uint32
-	tenants []*tenantStat // by tenant id; nil where the tenant never showed
-	order   []uint32      // tenant ids that showed, sorted by name: the scrape order
+	name      string
+	classPair *dto.LabelPair
+	index     map[string]uint32
+	objs      []object
+	free      []uint32
+	tenants   []*tenantStat // by tenant id; nil where the tenant never showed
+	order     []uint32      // tenant ids that showed, sorted by name: the scrape order
 }
 
 func newClassState(name string, size int) *classState {
-	return &classState{name: name, index: make(map[string]uint32, size)}
+	return &classState{name: name, classPair: labelPair("class", name), index: make(map[string]uint32, size)}
 }
 
 func (cs *classState) len() int { return len(cs.index) }
@@ -78,6 +92,7 @@ type resyncKey struct {
 type state struct {
 	mu          sync.RWMutex
 	fabric      string
+	fabricPair  *dto.LabelPair
 	classes     map[string]*classState
 	resyncs     map[resyncKey]uint64
 	tenantIDs   map[string]uint32 // interned tenant names
@@ -94,11 +109,12 @@ type state struct {
 
 func newState(fabric string, maxObjects int) *state {
 	s := &state{
-		fabric:    fabric,
-		classes:   make(map[string]*classState),
-		resyncs:   make(map[resyncKey]uint64),
-		tenantIDs: make(map[string]uint32),
-		max:       maxObjects,
+		fabric:     fabric,
+		fabricPair: labelPair("fabric", fabric),
+		classes:    make(map[string]*classState),
+		resyncs:    make(map[resyncKey]uint64),
+		tenantIDs:  make(map[string]uint32),
+		max:        maxObjects,
 	}
 	s.tenantID("")
 	return s
@@ -133,9 +149,10 @@ func (s *state) stat(cs *classState, tenant uint32) *tenantStat {
 		cs.tenants = append(cs.tenants, make([]*tenantStat, int(tenant)+1-len(cs.tenants))...)
 	}
 	name := s.tenantNames[tenant]
-	ts := &tenantStat{objLabels: prometheus.MakeLabelPairs(objectsDesc, []string{s.fabric, cs.name, name})}
+	tenantPair := labelPair("tenant", name)
+	ts := &tenantStat{objLabels: [3]*dto.LabelPair{cs.classPair, s.fabricPair, tenantPair}}
 	for st := range ts.chgLabels {
-		ts.chgLabels[st] = prometheus.MakeLabelPairs(changesDesc, []string{s.fabric, cs.name, name, event.Status(st + 1).String()})
+		ts.chgLabels[st] = [4]*dto.LabelPair{cs.classPair, s.fabricPair, statusPairs[st], tenantPair}
 	}
 	cs.tenants[tenant] = ts
 	i, _ := slices.BinarySearchFunc(cs.order, name, func(id uint32, n string) int { return cmp.Compare(s.tenantNames[id], n) })
