@@ -221,7 +221,7 @@ func (c *controller) handleQuery(w http.ResponseWriter, r *http.Request) {
 	if sub != nil {
 		id = sub.id
 	}
-	writeJSON(w, http.StatusOK, encodeResult(res, id))
+	writeResult(w, res, id)
 }
 
 // queryResult is one page of objects and the full match count.

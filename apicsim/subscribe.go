@@ -136,8 +136,10 @@ func (s *Sim) dnRangeQuery(q *query) (*queryResult, bool) {
 	i, j := lo.index(dns), hi.index(dns)
 	res := &queryResult{total: max(j-i, 0)}
 	start := min(i+q.page*q.pageSize, max(j, i))
-	for _, dn := range dns[start:min(start+q.pageSize, max(j, i))] {
-		res.objs = append(res.objs, s.st.objs[dn])
+	page := dns[start:min(start+q.pageSize, max(j, i))]
+	res.objs = make([]*Object, len(page))
+	for k, dn := range page {
+		res.objs[k] = s.st.objs[dn]
 	}
 	return res, true
 }
