@@ -48,7 +48,7 @@ var (
 	exporterBin = flag.String("exporter", "", "the aci-exporter binary (built with go build ./cmd/aci-exporter)")
 	phases      = flag.String("phases", "cost,freshness,resync,rss", "phases to run")
 	changes     = flag.Int("changes", 10000, "freshness: changes to time")
-	objects     = flag.Int("objects", 100000, "resync: objects in the class (apicsim reads a class page in O(class size), so 1M takes over 10 minutes)")
+	objects     = flag.Int("objects", 100000, "resync: objects in the class")
 	rssObjects  = flag.Int("rss-objects", 1000000, "rss: objects tracked")
 	window      = flag.Duration("window", 60*time.Second, "APIC cost: steady-state window to count REST calls in")
 )
@@ -158,16 +158,13 @@ func (e *exporter) scrape() string {
 
 // value returns the value of the series whose line starts with prefix.
 func value(text, prefix string) float64 {
-	i := strings.Index(text, prefix)
-	if i < 0 {
-		return 0
+	for line := range strings.Lines(text) {
+		if rest, ok := strings.CutPrefix(line, prefix); ok {
+			v, _ := strconv.ParseFloat(strings.TrimSpace(rest), 64)
+			return v
+		}
 	}
-	line := text[i+len(prefix):]
-	if j := strings.IndexByte(line, '\n'); j >= 0 {
-		line = line[:j]
-	}
-	v, _ := strconv.ParseFloat(strings.TrimSpace(line), 64)
-	return v
+	return 0
 }
 
 // procStat returns the RSS (bytes) and CPU time of a process.
@@ -390,7 +387,9 @@ func resync(dir string) {
 	fmt.Printf("resync: exporter RSS at %d objects: %.0f MiB (heap in use %.0f MiB); %.0f B/object of RSS\n", int(n), float64(rss)/(1<<20), heap/(1<<20), float64(rss)/n)
 	time.Sleep(3 * time.Second) // let the exporter return snapshot garbage
 	rss, _ = procStat(e.cmd.Process.Pid)
-	fmt.Printf("resync: exporter RSS 3 s later: %.0f MiB\n", float64(rss)/(1<<20))
+	text = e.scrape()
+	fmt.Printf("resync: exporter RSS 3 s later: %.0f MiB (heap in use %.0f MiB, idle and not yet released %.0f MiB)\n", float64(rss)/(1<<20),
+		value(text, "go_memstats_heap_inuse_bytes ")/(1<<20), (value(text, "go_memstats_heap_idle_bytes ")-value(text, "go_memstats_heap_released_bytes "))/(1<<20))
 }
 
 // rssPhase measures the resident memory of the exporter's state at
