@@ -2,154 +2,23 @@ package apicsim
 
 import (
 	"bytes"
+	"encoding/json"
+	"io"
 	"maps"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"unicode/utf8"
 )
 
-// The encoder before it merged the reserved attributes while writing and
-// streamed query answers, kept verbatim as the reference: the answers and
-// frames must stay byte for byte what they were.
-
-func oldEncodeResult(res *queryResult, subID string) []byte {
-	b := make([]byte, 0, 64+len(res.objs)*600)
-	b = append(b, `{"totalCount":`...)
-	b = oldAppendString(b, strconv.Itoa(res.total))
-	if subID != "" {
-		b = append(b, `,"subscriptionId":`...)
-		b = oldAppendString(b, subID)
-	}
-	b = append(b, `,"imdata":[`...)
-	for i, o := range res.objs {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = oldAppendObject(b, o.Class, oldObjectAttrs(o, ""))
-	}
-	return append(b, "]}"...)
-}
-
-func oldAppendFrame(b []byte, ids []string, items []*pushItem) []byte {
-	b = append(b, `{"subscriptionId":[`...)
-	for i, id := range ids {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = oldAppendString(b, id)
-	}
-	b = append(b, `],"imdata":[`...)
-	for i, it := range items {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = oldAppendObject(b, it.c.obj().Class, oldEventAttrs(it.c))
-	}
-	return append(b, "]}"...)
-}
-
-func oldEventAttrs(c *change) []Attr {
-	o := c.obj()
-	switch c.status {
-	case statusCreated:
-		return oldObjectAttrs(o, statusCreated)
-	case statusModified:
-		attrs := make([]Attr, 0, len(c.changed)+1)
-		for _, n := range c.changed {
-			if n != "modTs" {
-				v, _ := o.Get(n)
-				attrs = append(attrs, Attr{n, v})
-			}
-		}
-		attrs = append(attrs, Attr{"modTs", c.modTs})
-		return oldMergeReserved(sortAttrs(attrs), o.DN, statusModified)
-	}
-	return oldMergeReserved([]Attr{{"modTs", c.modTs}}, o.DN, statusDeleted)
-}
-
-func oldObjectAttrs(o *Object, status string) []Attr {
-	return oldMergeReserved(o.Attrs, o.DN, status)
-}
-
-func oldMergeReserved(attrs []Attr, dn, status string) []Attr {
-	res := [...]Attr{{"childAction", ""}, {"dn", dn}, {"rn", ""}, {"status", status}}
-	out := make([]Attr, 0, len(attrs)+len(res))
-	i := 0
-	for _, a := range attrs {
-		for i < len(res) && res[i].Name < a.Name {
-			out = append(out, res[i])
-			i++
-		}
-		out = append(out, a)
-	}
-	return append(out, res[i:]...)
-}
-
-func oldAppendObject(b []byte, class string, attrs []Attr) []byte {
-	b = append(b, '{')
-	b = oldAppendString(b, class)
-	b = append(b, `:{"attributes":`...)
-	b = oldAppendAttrs(b, attrs)
-	return append(b, "}}"...)
-}
-
-func oldAppendAttrs(b []byte, attrs []Attr) []byte {
-	b = append(b, '{')
-	for i, a := range attrs {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = oldAppendString(b, a.Name)
-		b = append(b, ':')
-		b = oldAppendString(b, a.Value)
-	}
-	return append(b, '}')
-}
-
-func oldAppendString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
-			i++
-			continue
-		}
-		if c >= utf8.RuneSelf {
-			r, size := utf8.DecodeRuneInString(s[i:])
-			if r == utf8.RuneError && size == 1 {
-				b = append(b, s[start:i]...)
-				b = append(b, `\ufffd`...)
-				i += size
-				start = i
-				continue
-			}
-			i += size
-			continue
-		}
-		b = append(b, s[start:i]...)
-		switch c {
-		case '"', '\\':
-			b = append(b, '\\', c)
-		case '\n':
-			b = append(b, '\\', 'n')
-		case '\t':
-			b = append(b, '\\', 't')
-		case '\r':
-			b = append(b, '\\', 'r')
-		default:
-			b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-		}
-		i++
-		start = i
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
-}
+// The encoder is checked against encoding/json: every answer and frame must
+// be valid JSON of the APIC's exact shape (apic-protocol.md §3, §4), and
+// every object must carry, in name order, the attributes written here from
+// the Object and change data.
 
 // encodeObjects is a varied set: every model class, names on both sides of
 // each reserved name, values that need escaping, no attributes at all.
@@ -180,77 +49,152 @@ func encodeObjects() []*Object {
 	return objs
 }
 
-func TestWriteResultMatchesOldEncoder(t *testing.T) {
+// decoded is s as a JSON decoder returns it: each invalid UTF-8 byte
+// becomes U+FFFD.
+func decoded(s string) string { return string([]rune(s)) }
+
+// The expected outputs are lists of json.Decoder tokens. For valid JSON such
+// a list fixes the document but for spacing and escaping: every member in
+// order, each attribute's decoded name and value.
+
+// wantObject appends {"class":{"attributes":{...}}}: attrs plus the reserved
+// four, in strictly increasing name order (the names are unique).
+func wantObject(toks []json.Token, class, dn, status string, attrs map[string]string) []json.Token {
+	all := []Attr{{"childAction", ""}, {"dn", dn}, {"rn", ""}, {"status", status}}
+	for n, v := range attrs {
+		all = append(all, Attr{n, v})
+	}
+	slices.SortFunc(all, func(a, b Attr) int { return strings.Compare(a.Name, b.Name) })
+	toks = append(toks, json.Delim('{'), decoded(class), json.Delim('{'), "attributes", json.Delim('{'))
+	for _, a := range all {
+		toks = append(toks, decoded(a.Name), decoded(a.Value))
+	}
+	return append(toks, json.Delim('}'), json.Delim('}'), json.Delim('}'))
+}
+
+// wantAnswer is {"totalCount":"N"[,"subscriptionId":"ID"],"imdata":[...]}
+// with every attribute of each object and status "" (apic-protocol.md §3).
+func wantAnswer(total int, subID string, objs []*Object) []json.Token {
+	toks := []json.Token{json.Delim('{'), "totalCount", strconv.Itoa(total)}
+	if subID != "" {
+		toks = append(toks, "subscriptionId", subID)
+	}
+	toks = append(toks, "imdata", json.Delim('['))
+	for _, o := range objs {
+		toks = wantObject(toks, o.Class, o.DN, "", o.Map())
+	}
+	return append(toks, json.Delim(']'), json.Delim('}'))
+}
+
+// wantFrame is {"subscriptionId":[ids],"imdata":[...]}: created carries
+// every attribute, modified the changed ones plus the change's modTs,
+// deleted only modTs (apic-protocol.md §4).
+func wantFrame(ids []string, items []*pushItem) []json.Token {
+	toks := []json.Token{json.Delim('{'), "subscriptionId", json.Delim('[')}
+	for _, id := range ids {
+		toks = append(toks, id)
+	}
+	toks = append(toks, json.Delim(']'), "imdata", json.Delim('['))
+	for _, it := range items {
+		switch c := it.c; c.status {
+		case statusCreated:
+			toks = wantObject(toks, c.post.Class, c.post.DN, c.status, c.post.Map())
+		case statusModified:
+			attrs := map[string]string{}
+			for _, n := range c.changed {
+				attrs[n], _ = c.post.Get(n)
+			}
+			attrs["modTs"] = c.modTs // the change's, even if modTs is among the changed
+			toks = wantObject(toks, c.post.Class, c.post.DN, c.status, attrs)
+		default:
+			toks = wantObject(toks, c.pre.Class, c.pre.DN, c.status, map[string]string{"modTs": c.modTs})
+		}
+	}
+	return append(toks, json.Delim(']'), json.Delim('}'))
+}
+
+// checkJSON checks that body is valid JSON in UTF-8 made of the tokens want.
+func checkJSON(t *testing.T, body []byte, want []json.Token) {
+	t.Helper()
+	if !json.Valid(body) {
+		t.Fatalf("not valid JSON: %v", json.Unmarshal(body, new(any)))
+	}
+	if !utf8.Valid(body) { // json.Valid lets invalid UTF-8 through
+		t.Fatalf("not valid UTF-8: %.300q", body)
+	}
+	d := json.NewDecoder(bytes.NewReader(body))
+	for i := 0; ; i++ {
+		tok, err := d.Token()
+		if err == io.EOF && i == len(want) {
+			return
+		}
+		if err != nil || i == len(want) || tok != want[i] {
+			off := int(d.InputOffset())
+			t.Fatalf("token %d: got %q (%v) in %q, want %q", i, tok, err, body[max(0, off-150):off], want[i:min(i+1, len(want))])
+		}
+	}
+}
+
+func TestWriteResult(t *testing.T) {
 	objs := encodeObjects()
 	big := slices.Repeat(objs, 4)
-	if n := len(oldEncodeResult(&queryResult{objs: big}, "")); n < 3*resultChunk {
-		t.Fatalf("the big answer is %d bytes, not several chunks", n)
-	}
 	for _, tc := range []struct {
-		name  string
-		res   *queryResult
-		subID string
+		name     string
+		res      *queryResult
+		subID    string
+		minBytes int
 	}{
-		{"empty", &queryResult{}, ""},
-		{"empty page of a big class", &queryResult{total: 12345}, "72057594037927937"},
-		{"one", &queryResult{objs: objs[:1], total: 1}, ""},
-		{"varied", &queryResult{objs: objs, total: len(objs)}, ""},
-		{"varied subscribed", &queryResult{objs: objs, total: 99999}, "72057594037927938"},
-		{"several chunks", &queryResult{objs: big, total: len(big)}, "72057594037927939"},
+		{"empty", &queryResult{}, "", 0},
+		{"empty page of a big class", &queryResult{total: 12345}, "72057594037927937", 0},
+		{"one", &queryResult{objs: objs[:1], total: 1}, "", 0},
+		{"varied", &queryResult{objs: objs, total: len(objs)}, "", 0},
+		{"varied subscribed", &queryResult{objs: objs, total: 99999}, "72057594037927938", 0},
+		{"several chunks", &queryResult{objs: big, total: len(big)}, "72057594037927939", 3 * resultChunk},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			w := httptest.NewRecorder()
 			writeResult(w, tc.res, tc.subID)
-			want := oldEncodeResult(tc.res, tc.subID)
 			if w.Code != http.StatusOK || w.Header().Get("Content-Type") != "application/json" {
 				t.Fatalf("status %d, content type %q", w.Code, w.Header().Get("Content-Type"))
 			}
-			if got := w.Body.Bytes(); !bytes.Equal(got, want) {
-				i := 0
-				for i < min(len(got), len(want)) && got[i] == want[i] {
-					i++
-				}
-				t.Fatalf("answer differs at byte %d of %d/%d:\ngot  %.200s\nwant %.200s", i, len(got), len(want), got[i:], want[i:])
+			if w.Body.Len() < tc.minBytes {
+				t.Fatalf("the answer is %d bytes, not several chunks", w.Body.Len())
 			}
+			checkJSON(t, w.Body.Bytes(), wantAnswer(tc.res.total, tc.subID, tc.res.objs))
 		})
 	}
 }
 
-func TestAppendFrameMatchesOldEncoder(t *testing.T) {
-	objs := encodeObjects()
+func TestAppendFrame(t *testing.T) {
 	var items []*pushItem
-	for i, o := range objs {
-		var c *change
+	for i, o := range encodeObjects() {
+		c := &change{pre: o, status: statusDeleted, modTs: "never"}
 		switch i % 3 {
 		case 0:
 			c = &change{post: o, status: statusCreated, modTs: "2026-11-26T12:00:00.000+00:00"}
-		case 1:
-			var changed []string
+		case 1: // every other attribute changes, modTs among them for some
+			upd := map[string]string{}
 			for k, a := range o.Attrs {
 				if k%2 == 0 {
-					changed = append(changed, a.Name)
+					upd[a.Name] = a.Value + "+"
 				}
 			}
-			c = &change{pre: o, post: o, status: statusModified, changed: changed, modTs: "2026-11-26T12:00:01.000+00:00"}
-		default:
-			c = &change{pre: o, status: statusDeleted, modTs: "never"}
+			post, changed := o.withChanges(upd)
+			c = &change{pre: o, post: post, status: statusModified, changed: changed, modTs: "2026-11-26T12:00:01.000+00:00"}
 		}
 		items = append(items, &pushItem{c: c})
 	}
-	ids := []string{"72057594037927937", "72057594037927938"}
-	for n := 1; n <= len(items); n += 7 {
-		for _, run := range [][]*pushItem{items[n-1 : n], items[:n]} {
-			got, want := appendFrame(nil, ids, run), oldAppendFrame(nil, ids, run)
-			if !bytes.Equal(got, want) {
-				t.Fatalf("frame of %d items differs:\ngot  %s\nwant %s", len(run), got, want)
-			}
-		}
+	ids := []string{"72057594037927937", "18374686685813276673"}
+	for i, it := range items {
+		run := []*pushItem{it}
+		checkJSON(t, appendFrame(nil, ids[:1+i%2], run), wantFrame(ids[:1+i%2], run))
 	}
+	checkJSON(t, appendFrame(nil, ids, items), wantFrame(ids, items))
 }
 
-// appendString's byte table must escape exactly what the old comparisons
-// did: every byte value, alone and amid plain text, and random bytes.
-func TestAppendStringMatchesOldEncoder(t *testing.T) {
+// appendString on every byte value, alone and amid plain text, on random
+// bytes and on invalid UTF-8.
+func TestAppendString(t *testing.T) {
 	var cases []string
 	for c := range 256 {
 		cases = append(cases, string([]byte{byte(c)}), "ab"+string([]byte{byte(c)})+"cd", string(rune(c)))
@@ -263,17 +207,22 @@ func TestAppendStringMatchesOldEncoder(t *testing.T) {
 		}
 		cases = append(cases, string(s))
 	}
-	cases = append(cases, "", "é✓😀", "\u2028\u2029", "\xed\xa0\x80", "\xf4\x90\x80\x80")
+	cases = append(cases, "", "é✓😀", "\u2028\u2029", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\xc3", "ok\xe2\x9c")
 	for _, s := range cases {
-		if got, want := appendString(nil, s), oldAppendString(nil, s); !bytes.Equal(got, want) {
-			t.Fatalf("appendString(%q) = %s, want %s", s, got, want)
+		b := appendString(nil, s)
+		var got string
+		if err := json.Unmarshal(b, &got); err != nil || got != decoded(s) {
+			t.Fatalf("appendString(%q) = %q: decodes to %q (%v), want %q", s, b, got, err, decoded(s))
+		}
+		// Unmarshal replaces invalid UTF-8 itself: it must not be there.
+		if !utf8.Valid(b) || bytes.ContainsFunc(b, func(r rune) bool { return r < 0x20 }) {
+			t.Fatalf("appendString(%q) = %q: invalid UTF-8 or a raw control byte", s, b)
 		}
 	}
 }
 
-// A paged answer of several chunks, over HTTPS through the real server, is
-// the old encoder's answer for the same objects.
-func TestQueryPageOverHTTPSMatchesOldEncoder(t *testing.T) {
+// A paged answer of several chunks, over HTTPS through the real server.
+func TestQueryPageOverHTTPS(t *testing.T) {
 	s := newSim(t, Config{})
 	for _, o := range encodeObjects() {
 		if o.Class == "fvCEp" {
@@ -299,11 +248,8 @@ func TestQueryPageOverHTTPSMatchesOldEncoder(t *testing.T) {
 	if len(objs) <= 1500 {
 		t.Fatalf("only %d matches: want more than a page", len(objs))
 	}
-	want := oldEncodeResult(&queryResult{objs: objs[:1500], total: len(objs)}, "")
-	if len(want) < 3*resultChunk {
-		t.Fatalf("the page is %d bytes, not several chunks", len(want))
+	if r.code != http.StatusOK || len(r.raw) < 3*resultChunk {
+		t.Fatalf("status %d, answer of %d bytes: want 200 and several chunks", r.code, len(r.raw))
 	}
-	if r.code != http.StatusOK || !bytes.Equal(r.raw, want) {
-		t.Fatalf("status %d, answer of %d bytes differs from the old encoder's %d", r.code, len(r.raw), len(want))
-	}
+	checkJSON(t, r.raw, wantAnswer(len(objs), "", objs[:1500]))
 }
