@@ -147,14 +147,27 @@ func (d *Decoder) reset() {
 	d.evs, d.spans, d.attrs = d.evs[:0], d.spans[:0], d.attrs[:0]
 }
 
+// oneEvent holds the event of a frame of one object, the usual frame, and
+// its attributes in one allocation.
+type oneEvent struct {
+	ev    [1]event.Event
+	attrs [2]event.Attr
+}
+
 // events copies the scratch events out, exact size: one slice of events and
-// one of attributes per frame.
+// one of attributes per frame, or one oneEvent.
 func (d *Decoder) events(ids []string) []event.Event {
 	if len(d.evs) == 0 {
 		return nil
 	}
-	evs := slices.Clone(d.evs)
-	attrs := slices.Clone(d.attrs)
+	var evs []event.Event
+	var attrs []event.Attr
+	if len(d.evs) == 1 && len(d.attrs) <= len(oneEvent{}.attrs) {
+		one := &oneEvent{ev: [1]event.Event{d.evs[0]}}
+		evs, attrs = one.ev[:], one.attrs[:copy(one.attrs[:], d.attrs)]
+	} else {
+		evs, attrs = slices.Clone(d.evs), slices.Clone(d.attrs)
+	}
 	for i := range evs {
 		evs[i].SubscriptionIDs = ids
 		if sp := d.spans[i]; sp.end > sp.start {
@@ -342,24 +355,25 @@ func (d *Decoder) attributes(sc *scanner, ev *event.Event) (status string, err e
 		return "", errors.New("attributes is not a JSON object")
 	}
 	for i := 0; sc.more('}', i); i++ {
-		name := sc.key()
-		var ok bool
-		switch {
-		case name == "dn":
-			ev.DN, ok = sc.scalar()
-		case name == "status":
-			status, ok = sc.scalar()
-		case event.FingerprintIndex(name) >= 0:
-			var value string
-			if value, ok = sc.scalar(); ok {
-				d.attrs = append(d.attrs, event.Attr{Name: name, Value: value})
-			}
-		default:
-			ok = sc.skipScalar()
-		}
+		name, value, ok := sc.attribute(eventWants)
 		if !ok {
 			return "", fmt.Errorf("attribute %q is an object or an array", name)
 		}
+		switch name {
+		case "dn":
+			ev.DN = value
+		case "status":
+			status = value
+		default:
+			if event.FingerprintIndex(name) >= 0 {
+				d.attrs = append(d.attrs, event.Attr{Name: name, Value: value})
+			}
+		}
 	}
 	return status, nil
+}
+
+// eventWants tells the attributes an event keeps.
+func eventWants(name string) bool {
+	return name == "dn" || name == "status" || event.FingerprintIndex(name) >= 0
 }

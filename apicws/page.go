@@ -120,31 +120,25 @@ func (sc *scanner) pageObject(a *pageArena) (event.Object, error) {
 	return o, nil
 }
 
+// pageWants tells the attributes a snapshot keeps.
+func pageWants(name string) bool { return name == "dn" || event.FingerprintIndex(name) >= 0 }
+
 func (sc *scanner) pageAttributes(o *event.Object, a *pageArena) error {
 	if !sc.open('{') {
 		return fmt.Errorf("%w: attributes is not an object", errBadAnswer)
 	}
 	start := len(a.attrs)
 	for i := 0; sc.more('}', i); i++ {
-		name := sc.key()
-		ok := true
-		switch {
-		case name == "dn":
-			var dn string
-			dn, ok = sc.scalar()
-			o.DN = a.keep(dn)
-		case event.FingerprintIndex(name) >= 0:
-			var v string
-			v, ok = sc.scalar()
-			// The name is the package's constant: a name read from the
-			// page would pin its whole text.
-			name = event.FingerprintAttrs[event.FingerprintIndex(name)]
-			a.attrs = append(a.attrs, event.Attr{Name: name, Value: a.keep(v)})
-		default:
-			ok = sc.skipScalar()
-		}
+		name, value, ok := sc.attribute(pageWants)
 		if !ok {
 			return fmt.Errorf("%w: attribute %q is not a scalar", errBadAnswer, name)
+		}
+		if name == "dn" {
+			o.DN = a.keep(value)
+		} else if k := event.FingerprintIndex(name); k >= 0 {
+			// The name is the package's constant: a name read from the
+			// page would pin its whole text.
+			a.attrs = append(a.attrs, event.Attr{Name: event.FingerprintAttrs[k], Value: a.keep(value)})
 		}
 	}
 	if end := len(a.attrs); end > start {

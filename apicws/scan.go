@@ -34,6 +34,9 @@ func (sc *scanner) fail() {
 
 // peek skips white space and returns the next byte, or 0 at the end.
 func (sc *scanner) peek() byte {
+	if sc.pos < len(sc.b) && sc.b[sc.pos] > ' ' {
+		return sc.b[sc.pos] // APIC frames have no white space
+	}
 	sc.pos = skipWS(sc.b, sc.pos)
 	if sc.pos < len(sc.b) {
 		return sc.b[sc.pos]
@@ -115,6 +118,43 @@ func (sc *scanner) str() string {
 		return ""
 	}
 	return v
+}
+
+// attribute reads one member of an attributes object. Its value is
+// decoded only when wanted(name); the others are checked and dropped. ok is
+// false, and the value not consumed, when it is an object or an array.
+func (sc *scanner) attribute(wanted func(name string) bool) (name, value string, ok bool) {
+	if name, value, ok = sc.plainMember(); ok {
+		return name, value, true
+	}
+	name = sc.key()
+	if wanted(name) {
+		value, ok = sc.scalar()
+	} else {
+		ok = sc.skipScalar()
+	}
+	return name, value, ok
+}
+
+// plainMember reads a member written the way APIC writes attributes,
+// "name":"value" with no white space, escapes or non-ASCII bytes, in one
+// step. For anything else it consumes nothing and reports false, and the
+// caller reads the member piece by piece.
+func (sc *scanner) plainMember() (name, value string, ok bool) {
+	b, i := sc.b, sc.pos
+	if i >= len(b) || b[i] != '"' {
+		return "", "", false
+	}
+	j := plainRun(b, i+1)
+	if j+2 >= len(b) || b[j] != '"' || b[j+1] != ':' || b[j+2] != '"' {
+		return "", "", false
+	}
+	k := plainRun(b, j+3)
+	if k >= len(b) || b[k] != '"' {
+		return "", "", false
+	}
+	sc.pos = k + 1
+	return sc.s[i+1 : j], sc.s[j+3 : k], true
 }
 
 // scalar reads an attribute value: a string, decoded; a number, true or
