@@ -202,7 +202,11 @@ func (s *session) onSnapshot(m snapshotMsg) {
 	}
 	// Two subscriptions of a class may overlap; the collector keeps the
 	// first copy of a DN, which is the one taken when pushes started.
-	cs.objs = append(cs.objs, m.objs...)
+	if cs.objs == nil {
+		cs.objs = m.objs // the usual case, one answer: no copy
+	} else {
+		cs.objs = append(cs.objs, m.objs...)
+	}
 	if m.cutoff != "" {
 		cs.cutoffs = append(cs.cutoffs, m.cutoff)
 	}

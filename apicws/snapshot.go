@@ -3,6 +3,7 @@ package apicws
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -22,48 +23,47 @@ import (
 // marked for ranges from the next resync on.
 func (s *session) subscribeWhole(ctx context.Context, sub Subscription, emit func(snapshotMsg) error) error {
 	size := s.c.cfg.PageSize
-	msg, err := s.subscribeQuery(ctx, sub, sub.Filter, size)
+	msg, total, err := s.subscribeQuery(ctx, sub, sub.Filter, size)
 	if err != nil {
 		return err
 	}
 	if len(msg.objs) == size {
 		s.c.paged[sub.Name] = true
 		msg.cutoff = msg.objs[size-1].DN
-		rest, err := s.readAfter(ctx, sub, msg.cutoff, "")
-		if err != nil {
+		// Room for the whole class at once: a million objects copied
+		// while the slice doubles cost more than reading them. The count
+		// is the APIC's word, so the room it buys is capped.
+		msg.objs = slices.Grow(msg.objs, min(max(total-size, 0), maxPresize))
+		if msg.objs, err = s.readAfter(ctx, sub, msg.cutoff, "", msg.objs); err != nil {
 			return err
 		}
-		msg.objs = append(msg.objs, rest...)
 	}
 	return emit(msg)
 }
 
+// maxPresize caps the objects a snapshot makes room for up front.
+const maxPresize = 1 << 20
+
 // subscribeRanges subscribes to a large class range by range. A plain read
-// finds where each range ends (one page of objects); the range is then
+// finds where each range ends (a page of objects on); the range is then
 // subscribed with room for twice that, so growth meanwhile still fits.
 func (s *session) subscribeRanges(ctx context.Context, sub Subscription, emit func(snapshotMsg) error) error {
 	size := s.c.cfg.PageSize
 	lower := ""
 	for {
-		p, err := s.rest.get(ctx, s.pageQuery(sub.Class, dnRange(sub, lower, ""), size))
+		upper, err := s.rangeEnd(ctx, sub, lower, size)
 		if err != nil {
-			return fmt.Errorf("snapshot range: %w", err)
+			return err
 		}
-		upper := ""
-		if len(p.objs) == size {
-			upper = p.objs[size-1].DN
-		}
-		msg, err := s.subscribeQuery(ctx, sub, dnRange(sub, lower, upper), 2*size)
+		msg, _, err := s.subscribeQuery(ctx, sub, dnRange(sub, lower, upper), 2*size)
 		if err != nil {
 			return err
 		}
 		if len(msg.objs) == 2*size { // outgrew its room: read the rest late
 			msg.cutoff = msg.objs[2*size-1].DN
-			rest, err := s.readAfter(ctx, sub, msg.cutoff, upper)
-			if err != nil {
+			if msg.objs, err = s.readAfter(ctx, sub, msg.cutoff, upper, msg.objs); err != nil {
 				return err
 			}
-			msg.objs = append(msg.objs, rest...)
 		}
 		msg.more = upper != ""
 		if err := emit(msg); err != nil {
@@ -76,29 +76,43 @@ func (s *session) subscribeRanges(ctx context.Context, sub Subscription, emit fu
 	}
 }
 
-// subscribeQuery makes one subscription and returns its answer.
-func (s *session) subscribeQuery(ctx context.Context, sub Subscription, filter string, size int) (snapshotMsg, error) {
-	q := s.pageQuery(sub.Class, filter, size) + "&subscription=yes"
+// rangeEnd returns the DN of the size-th object after lower, or "" when
+// fewer follow. It asks for that one object (page size-1 of pages of one),
+// not the page before it, which the subscription reads anyway.
+func (s *session) rangeEnd(ctx context.Context, sub Subscription, lower string, size int) (string, error) {
+	p, err := s.rest.get(ctx, s.pageQuery(sub.Class, dnRange(sub, lower, ""), size-1, 1))
+	if err != nil {
+		return "", fmt.Errorf("snapshot range: %w", err)
+	}
+	if len(p.objs) == 0 {
+		return "", nil
+	}
+	return p.objs[0].DN, nil
+}
+
+// subscribeQuery makes one subscription and returns its answer and the
+// count of objects that match.
+func (s *session) subscribeQuery(ctx context.Context, sub Subscription, filter string, size int) (snapshotMsg, int, error) {
+	q := s.pageQuery(sub.Class, filter, 0, size) + "&subscription=yes"
 	if t := s.c.cfg.RefreshTimeout; t > 0 {
 		q += "&refresh-timeout=" + strconv.Itoa(int(t.Seconds()))
 	}
 	p, err := s.rest.get(ctx, q)
 	if err != nil {
-		return snapshotMsg{}, err
+		return snapshotMsg{}, 0, err
 	}
 	if p.subID == "" {
-		return snapshotMsg{}, fmt.Errorf("%w: no subscriptionId", errBadAnswer)
+		return snapshotMsg{}, 0, fmt.Errorf("%w: no subscriptionId", errBadAnswer)
 	}
-	return snapshotMsg{sub: sub, id: p.subID, objs: p.objs}, nil
+	return snapshotMsg{sub: sub, id: p.subID, objs: p.objs}, p.total, nil
 }
 
-// readAfter reads, in plain keyset pages, the objects after DN from and up
-// to DN to ("" for no end).
-func (s *session) readAfter(ctx context.Context, sub Subscription, from, to string) ([]event.Object, error) {
+// readAfter appends to objs, in plain keyset pages, the objects after DN
+// from and up to DN to ("" for no end).
+func (s *session) readAfter(ctx context.Context, sub Subscription, from, to string, objs []event.Object) ([]event.Object, error) {
 	size := s.c.cfg.PageSize
-	var objs []event.Object
 	for {
-		p, err := s.rest.get(ctx, s.pageQuery(sub.Class, dnRange(sub, from, to), size))
+		p, err := s.rest.get(ctx, s.pageQuery(sub.Class, dnRange(sub, from, to), 0, size))
 		if err != nil {
 			return nil, fmt.Errorf("snapshot page: %w", err)
 		}
@@ -110,9 +124,9 @@ func (s *session) readAfter(ctx context.Context, sub Subscription, from, to stri
 	}
 }
 
-// pageQuery is a class query for the first page of objects in DN order.
-func (s *session) pageQuery(class, filter string, size int) string {
-	opts := []string{"order-by=" + class + ".dn|asc", "page=0", "page-size=" + strconv.Itoa(size)}
+// pageQuery is a class query for a page of objects in DN order.
+func (s *session) pageQuery(class, filter string, page, size int) string {
+	opts := []string{"order-by=" + class + ".dn|asc", "page=" + strconv.Itoa(page), "page-size=" + strconv.Itoa(size)}
 	if filter != "" {
 		opts = append(opts, "query-target-filter="+escapeFilter(filter))
 	}
