@@ -14,11 +14,11 @@ var errPageError = errors.New("error record in a page")
 
 // decodePage reads {"totalCount":"N","subscriptionId":"ID","imdata":[...]}
 // with the frame scanner. Objects keep their dn and the fingerprint
-// attributes only, copied into one arena per page so that the page's text
-// is freed as soon as it is read: a snapshot holds many pages until its
-// class is resynced.
+// attributes only, copied into one arena per page: nothing of the page's
+// text is kept, so it is read in place, and its buffer is reused for the
+// next page.
 func decodePage(data []byte) (*page, error) {
-	sc := newScanner(data)
+	sc := newViewScanner(data)
 	p := &page{}
 	if !sc.open('{') {
 		return nil, fmt.Errorf("%w: not a JSON object", errBadAnswer)
@@ -54,7 +54,7 @@ func (sc *scanner) pageSubscriptionID(p *page) error {
 	if !ok || v == "" || !quoted && !isDigits(v) {
 		return fmt.Errorf("%w: subscriptionId is not a string or an unsigned integer", errBadAnswer)
 	}
-	p.subID = v
+	p.subID = strings.Clone(v)
 	return nil
 }
 

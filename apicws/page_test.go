@@ -76,3 +76,23 @@ func FuzzDecodePage(f *testing.F) {
 		}
 	})
 }
+
+// decodePage reads its text in place; what it returns must be copies, as
+// the buffer is reused for the next page.
+func TestDecodePageKeepsNothingOfItsText(t *testing.T) {
+	text := `{"totalCount":"2","subscriptionId":"72058242595225601","imdata":[` +
+		`{"fvBD":{"attributes":{"dn":"uni/tn-a/BD-b","modTs":"2023-05-04T16:02:00.972-04:00","name":"b"}}},` +
+		`{"faultInst":{"attributes":{"dn":"topology/pod-1/node-1/fault-F1","lc":"raised","severity":"major"}}}]}`
+	data := []byte(text)
+	got, err := decodePage(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := decodePage([]byte(text))
+	for i := range data {
+		data[i] = 'x'
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("the page changed with its buffer:\n got %+v\nwant %+v", got, want)
+	}
+}

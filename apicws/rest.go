@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aci-exporter/aci-exporter/event"
@@ -54,15 +55,16 @@ type envelope struct {
 // do sends a request and decodes the answer's envelope; any non-200, or a
 // 200 whose imdata holds an error, is an *APIError.
 func (r *rest) do(ctx context.Context, method, path string, body []byte) (*envelope, error) {
-	code, raw, err := r.send(ctx, method, path, body)
+	var buf bytes.Buffer
+	code, raw, err := r.send(ctx, method, path, body, &buf)
 	if err != nil {
 		return nil, err
 	}
 	return answer(code, raw)
 }
 
-// send makes one request and reads its answer.
-func (r *rest) send(ctx context.Context, method, path string, body []byte) (int, []byte, error) {
+// send makes one request and reads its answer into buf.
+func (r *rest) send(ctx context.Context, method, path string, body []byte, buf *bytes.Buffer) (int, []byte, error) {
 	req, err := http.NewRequestWithContext(ctx, method, r.base+path, bytes.NewReader(body))
 	if err != nil {
 		return 0, nil, err
@@ -78,7 +80,7 @@ func (r *rest) send(ctx context.Context, method, path string, body []byte) (int,
 		return 0, nil, err
 	}
 	defer resp.Body.Close()
-	var buf bytes.Buffer
+	buf.Reset()
 	if n := resp.ContentLength; n > 0 && n < maxAnswerBytes {
 		buf.Grow(int(n) + bytes.MinRead) // a page in one allocation, not twenty
 	}
@@ -210,11 +212,18 @@ type page struct {
 	subID string
 }
 
+// pageBuffers are the read buffers of pages. A snapshot reads a hundred
+// pages of megabytes each: new buffers for each were most of the
+// exporter's page faults during a resync.
+var pageBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
 // get reads one page of objects. Pages are the big answers (a snapshot of
 // a million objects), so they are read with the frame scanner and keep only
 // the dn and the fingerprint attributes; anything else goes the envelope way.
 func (r *rest) get(ctx context.Context, path string) (*page, error) {
-	code, raw, err := r.send(ctx, http.MethodGet, path, nil)
+	buf := pageBuffers.Get().(*bytes.Buffer)
+	defer pageBuffers.Put(buf) // decodePage copies what it keeps
+	code, raw, err := r.send(ctx, http.MethodGet, path, nil, buf)
 	if err != nil {
 		return nil, err
 	}

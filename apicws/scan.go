@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"math/bits"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // maxNestingDepth is encoding/json's: deeper JSON is not valid for it.
@@ -25,6 +26,13 @@ type scanner struct {
 // newScanner copies data once; every string of the result shares that copy.
 func newScanner(data []byte) scanner {
 	return scanner{b: data, s: string(data)}
+}
+
+// newViewScanner reads data without copying it: the strings it hands out
+// are views of data, valid only while data is neither changed nor reused.
+// It is for a decoder that copies out whatever it keeps before it returns.
+func newViewScanner(data []byte) scanner {
+	return scanner{b: data, s: unsafe.String(unsafe.SliceData(data), len(data))}
 }
 
 func (sc *scanner) fail() {
