@@ -26,8 +26,6 @@ const (
 
 // The metric contract of SPEC §4.
 var (
-	objectsDesc       = desc("objects", objectsHelp, "class", "tenant")
-	changesDesc       = desc("object_changes_total", changesHelp, "class", "tenant", "status")
 	resyncChangesDesc = desc("object_resync_changes_total", "Object changes recovered by a resync diff instead of seen live.", "class", "status")
 	limitDesc         = desc("objects_limit", "The max_objects cap on objects tracked for the fabric.")
 	fullDesc          = desc("objects_limit_reached", "1 when objects were left untracked because the fabric reached max_objects.")
