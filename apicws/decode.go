@@ -71,8 +71,14 @@ type Decoder struct {
 	spans []span        // scratch: where each event's attributes are in attrs
 	attrs []event.Attr  // scratch: the frame's attributes
 	idBuf []string      // scratch: the frame's ids
-	ids   []string      // the last ids handed out, shared by their events
+	// The ids handed out, shared by their events: frames of one
+	// subscription by its id, frames listing several by the last such list.
+	byID  map[string][]string
+	multi []string
 }
+
+// maxSharedIDs bounds byID; subscriptions number in the tens or hundreds.
+const maxSharedIDs = 4096
 
 type span struct{ start, end int }
 
@@ -110,6 +116,7 @@ func (d *Decoder) Decode(data []byte) ([]event.Event, error) {
 		return nil, &DecodeError{Reason: ReasonInvalidJSON, Err: notAnObject(data)}
 	}
 	d.reset()
+	defer d.forget()
 	var (
 		ids       []string
 		idsErr    = errNoIDs
@@ -147,6 +154,14 @@ func (d *Decoder) reset() {
 	d.evs, d.spans, d.attrs = d.evs[:0], d.spans[:0], d.attrs[:0]
 }
 
+// forget clears the scratch's strings once the events are copied out, so
+// that it does not keep this frame's text alive until the next one.
+func (d *Decoder) forget() {
+	clear(d.evs)
+	clear(d.attrs)
+	clear(d.idBuf)
+}
+
 // oneEvent holds the event of a frame of one object, the usual frame, and
 // its attributes in one allocation.
 type oneEvent struct {
@@ -177,17 +192,35 @@ func (d *Decoder) events(ids []string) []event.Event {
 	return evs
 }
 
-// share returns the last ids handed out when the frame repeats them, or
-// else a copy of them that later frames can share.
+// share returns ids as handed out before when a frame listed the same, or
+// else a copy of them that later frames can share. The frames of several
+// subscriptions interleave, so one id is looked up among all seen.
 func (d *Decoder) share(ids []string) []string {
-	if slices.Equal(ids, d.ids) {
-		return d.ids
+	if len(ids) == 1 {
+		if shared, ok := d.byID[ids[0]]; ok {
+			return shared
+		}
+		if d.byID == nil || len(d.byID) >= maxSharedIDs {
+			d.byID = make(map[string][]string)
+		}
+		shared := cloneIDs(ids)
+		d.byID[shared[0]] = shared
+		return shared
 	}
-	d.ids = make([]string, len(ids))
+	if !slices.Equal(ids, d.multi) {
+		d.multi = cloneIDs(ids)
+	}
+	return d.multi
+}
+
+// cloneIDs copies ids, strings included, so as not to pin this frame's text
+// for later frames.
+func cloneIDs(ids []string) []string {
+	out := make([]string, len(ids))
 	for i, id := range ids {
-		d.ids[i] = strings.Clone(id) // not pinning this frame for later ones
+		out[i] = strings.Clone(id)
 	}
-	return d.ids
+	return out
 }
 
 // notAnObject explains why a frame that is not a JSON object was refused.
@@ -222,7 +255,8 @@ func (d *Decoder) readIDs(sc *scanner) ([]string, error) {
 	ids := d.idBuf[:0]
 	if !sc.open('[') {
 		id, err := sc.id()
-		return append(ids, id), err
+		d.idBuf = append(ids, id)
+		return d.idBuf, err
 	}
 	for i := 0; sc.more(']', i); i++ {
 		id, err := sc.id()

@@ -45,7 +45,11 @@ func FuzzDecodeFrame(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		got, err := DecodeFrame(data)
+		// One Decoder, as a socket has, with frames before and after.
+		var d Decoder
+		d.Decode(benchModified)
+		got, err := d.Decode(data)
+		d.Decode(benchCreated)
 		var reason string
 		var skipped int
 		if err != nil {

@@ -53,7 +53,8 @@ type Attr struct {
 // Its strings share the frame text as backing memory: a consumer that keeps a
 // few of them for long (the DN as a map key, say) should strings.Clone them so
 // that it does not pin whole frames. SubscriptionIDs is shared by all events of
-// a frame and must not be modified.
+// a frame, and by later frames that list the same ids: it must not be
+// modified.
 type Event struct {
 	SubscriptionIDs []string // every id the frame lists, as decimal text
 	Class           string   // e.g. fvBD
@@ -94,7 +95,8 @@ type Object struct {
 var FingerprintAttrs = [...]string{"modTs", "lc", "severity", "lastTransition", "occur", "ack"}
 
 // FingerprintIndex returns the index of name in FingerprintAttrs, or -1.
-// Every attribute of every event is looked up here, hence a switch.
+// Every attribute of every event is looked up here, hence a switch; it must
+// list exactly FingerprintAttrs, in their order (TestFingerprintIndex).
 func FingerprintIndex(name string) int {
 	switch name {
 	case "modTs":
