@@ -203,6 +203,31 @@ func TestClientPagesLargeClasses(t *testing.T) {
 	})
 }
 
+// After a drop a paged class is read again in DN ranges, each ended by the
+// page-size-th object after the last: class sizes around the page size
+// must all come back whole.
+func TestClientResyncsPagedClassInRanges(t *testing.T) {
+	const pageSize = 10
+	for _, n := range []int{10, 11, 19, 20, 21, 30, 47} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			sim := newSim(t, apicsim.Config{})
+			for i := range n {
+				sim.Create("fvCEp", fmt.Sprintf("uni/tn-a/ap-p/epg-e/cep-00:00:00:00:00:%02X", i), map[string]string{})
+			}
+			sink, _ := startClient(t, sim, Config{PageSize: pageSize, Subscriptions: []Subscription{{Class: "fvCEp"}}})
+			eventually(t, "up", func() bool { return sink.read(func(r *recSink) bool { return r.up }) })
+			sim.DropSockets(apicsim.CloseAbrupt)
+			sim.Create("fvCEp", "uni/tn-a/ap-p/epg-e/cep-00:00:00:00:01:00", map[string]string{})
+			eventually(t, "resync in ranges", func() bool {
+				return sink.read(func(r *recSink) bool { return r.up && r.resynced["fvCEp"] == 1 })
+			})
+			if got := sink.Objects("fvCEp"); got != n+1 {
+				t.Errorf("%d objects after the resync, want %d", got, n+1)
+			}
+		})
+	}
+}
+
 func TestClientReconnectsAndFailsOver(t *testing.T) {
 	sim := newSim(t, apicsim.Config{Controllers: 3})
 	sim.Create("fvTenant", "uni/tn-a", map[string]string{"name": "a"})

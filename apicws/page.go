@@ -27,7 +27,10 @@ func decodePage(data []byte) (*page, error) {
 		var err error
 		switch sc.key() {
 		case "totalCount":
-			v, _ := sc.scalar()
+			v, ok := sc.scalar()
+			if !ok {
+				return nil, fmt.Errorf("%w: totalCount is not a scalar", errBadAnswer)
+			}
 			p.total, _ = strconv.Atoi(v)
 		case "subscriptionId":
 			err = sc.pageSubscriptionID(p)

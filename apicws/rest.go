@@ -81,8 +81,10 @@ func (r *rest) send(ctx context.Context, method, path string, body []byte, buf *
 	}
 	defer resp.Body.Close()
 	buf.Reset()
-	if n := resp.ContentLength; n > 0 && n < maxAnswerBytes {
-		buf.Grow(int(n) + bytes.MinRead) // a page in one allocation, not twenty
+	if n := resp.ContentLength; n > 0 {
+		// A page in one allocation, not twenty; what a header claims
+		// buys room only up to maxPresizeBytes.
+		buf.Grow(int(min(n, maxPresizeBytes)) + bytes.MinRead)
 	}
 	if _, err := buf.ReadFrom(io.LimitReader(resp.Body, maxAnswerBytes)); err != nil {
 		return 0, nil, fmt.Errorf("read answer: %w", err)
@@ -217,12 +219,20 @@ type page struct {
 // exporter's page faults during a resync.
 var pageBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
+// maxPresizeBytes bounds the read buffer made ahead of an answer's bytes,
+// and the buffers kept for the next page.
+const maxPresizeBytes = 64 << 20
+
 // get reads one page of objects. Pages are the big answers (a snapshot of
 // a million objects), so they are read with the frame scanner and keep only
 // the dn and the fingerprint attributes; anything else goes the envelope way.
 func (r *rest) get(ctx context.Context, path string) (*page, error) {
 	buf := pageBuffers.Get().(*bytes.Buffer)
-	defer pageBuffers.Put(buf) // decodePage copies what it keeps
+	defer func() {
+		if buf.Cap() <= maxPresizeBytes { // a rare huge page is let go
+			pageBuffers.Put(buf) // decodePage copies what it keeps
+		}
+	}()
 	code, raw, err := r.send(ctx, http.MethodGet, path, nil, buf)
 	if err != nil {
 		return nil, err

@@ -33,7 +33,7 @@ func (s *session) subscribeWhole(ctx context.Context, sub Subscription, emit fun
 		// Room for the whole class at once: a million objects copied
 		// while the slice doubles cost more than reading them. The count
 		// is the APIC's word, so the room it buys is capped.
-		msg.objs = slices.Grow(msg.objs, min(max(total-size, 0), maxPresize))
+		msg.objs = slices.Grow(msg.objs, min(max(total, size)-size, maxPresize))
 		if msg.objs, err = s.readAfter(ctx, sub, msg.cutoff, "", msg.objs); err != nil {
 			return err
 		}
@@ -78,7 +78,9 @@ func (s *session) subscribeRanges(ctx context.Context, sub Subscription, emit fu
 
 // rangeEnd returns the DN of the size-th object after lower, or "" when
 // fewer follow. It asks for that one object (page size-1 of pages of one),
-// not the page before it, which the subscription reads anyway.
+// not the page before it, which the subscription reads anyway. A page past
+// the end is an empty imdata, which clients that page by totalCount (and
+// so ask for one page too many) rely on.
 func (s *session) rangeEnd(ctx context.Context, sub Subscription, lower string, size int) (string, error) {
 	p, err := s.rest.get(ctx, s.pageQuery(sub.Class, dnRange(sub, lower, ""), size-1, 1))
 	if err != nil {
