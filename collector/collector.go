@@ -161,8 +161,8 @@ func Gatherer(reg prometheus.Gatherer, c *Collector) prometheus.Gatherer {
 
 // appendState adds the fabric's aci_objects and aci_object_changes_total
 // series, in label order (class, then status, then tenant). The series of
-// a family are allocated together, three allocations instead of three per
-// series.
+// a family are allocated together in three slabs, not three allocations
+// per series.
 func (f *Fabric) appendState(objects, changes *dto.MetricFamily) {
 	s := f.st
 	s.mu.RLock()

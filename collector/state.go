@@ -235,7 +235,7 @@ func (s *state) resync(class string, snap []event.Object) {
 	if old != nil {
 		s.total -= old.len()
 		// The counters and label pairs live on; the objects are counted anew.
-		cs.tenants, cs.order = old.tenants, old.order
+		cs.tenants, cs.order, cs.classPair = old.tenants, old.order, old.classPair
 		for _, ts := range cs.tenants {
 			if ts != nil {
 				ts.objects = 0
