@@ -17,7 +17,7 @@ const maxNestingDepth = 10000
 // refuses the whole text.
 type scanner struct {
 	b     []byte // the text, read by the scanner
-	s     string // the same text, owned: the strings handed out are its substrings
+	s     string // the same text as a string: the strings handed out are its substrings
 	pos   int
 	depth int // containers open around pos
 	bad   bool
