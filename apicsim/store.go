@@ -2,6 +2,7 @@ package apicsim
 
 import (
 	"hash/fnv"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -107,17 +108,29 @@ func (o *Object) withChanges(changed map[string]string) (*Object, []string) {
 }
 
 // classIndex keeps a class's objects in a slice for O(1) random picks and a
-// lazily sorted DN list for stable paged reads.
+// sorted DN list for stable paged reads. The sorted list is brought up to
+// date when it is read, by merging in what changed since: re-sorting a
+// million DNs after every create or delete made paging a churning class
+// take a third of a second per page.
 type classIndex struct {
 	dns    []string
 	pos    map[string]int
-	sorted []string // nil when membership changed since the last sort
+	sorted []string // nil until first read
+	// Changes since sorted was made: DNs added that it lacks, and DNs it
+	// holds that were removed.
+	added, removed map[string]bool
 }
 
 func (ci *classIndex) add(dn string) {
 	ci.pos[dn] = len(ci.dns)
 	ci.dns = append(ci.dns, dn)
-	ci.sorted = nil
+	switch {
+	case ci.sorted == nil:
+	case ci.removed[dn]:
+		delete(ci.removed, dn) // back in the list it never left
+	default:
+		ci.added[dn] = true
+	}
 }
 
 func (ci *classIndex) remove(dn string) {
@@ -130,15 +143,51 @@ func (ci *classIndex) remove(dn string) {
 	ci.pos[last] = i
 	ci.dns = ci.dns[:len(ci.dns)-1]
 	delete(ci.pos, dn)
-	ci.sorted = nil
+	switch {
+	case ci.sorted == nil:
+	case ci.added[dn]:
+		delete(ci.added, dn)
+	default:
+		ci.removed[dn] = true
+	}
 }
 
+// sortedDNs returns the class's DNs in order. The slice is never changed
+// afterwards: a later change makes a new one.
 func (ci *classIndex) sortedDNs() []string {
-	if ci.sorted == nil {
-		ci.sorted = slices.Clone(ci.dns)
-		slices.Sort(ci.sorted)
+	switch {
+	case ci.sorted == nil || len(ci.added)+len(ci.removed) > len(ci.dns)/2:
+		ci.sorted = slices.Sorted(slices.Values(ci.dns))
+	case len(ci.added)+len(ci.removed) > 0:
+		ci.sorted = ci.merged()
 	}
+	if ci.added == nil {
+		ci.added, ci.removed = map[string]bool{}, map[string]bool{}
+	}
+	clear(ci.added)
+	clear(ci.removed)
 	return ci.sorted
+}
+
+// merged is sorted with the added DNs put in and the removed ones taken
+// out: a binary search per change and runs of the old list copied whole.
+func (ci *classIndex) merged() []string {
+	adds := slices.Sorted(maps.Keys(ci.added))
+	dels := slices.Sorted(maps.Keys(ci.removed))
+	out := make([]string, 0, len(ci.dns))
+	rest := ci.sorted
+	for len(adds) > 0 || len(dels) > 0 {
+		if len(dels) > 0 && (len(adds) == 0 || dels[0] < adds[0]) {
+			i, _ := slices.BinarySearch(rest, dels[0]) // removed DNs are in the list
+			out = append(out, rest[:i]...)
+			rest, dels = rest[i+1:], dels[1:]
+			continue
+		}
+		i, _ := slices.BinarySearch(rest, adds[0])
+		out = append(append(out, rest[:i]...), adds[0])
+		rest, adds = rest[i:], adds[1:]
+	}
+	return append(out, rest...)
 }
 
 // store is the object tree shared by every controller of a cluster. It is
