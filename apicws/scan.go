@@ -204,17 +204,8 @@ func (sc *scanner) skipScalar() bool {
 
 // literal consumes a number, true, false or null.
 func (sc *scanner) literal() {
-	var end int
-	switch sc.peek() {
-	case 't':
-		end = validLiteral(sc.b, sc.pos, "true")
-	case 'f':
-		end = validLiteral(sc.b, sc.pos, "false")
-	case 'n':
-		end = validLiteral(sc.b, sc.pos, "null")
-	default:
-		end = validNumber(sc.b, sc.pos)
-	}
+	sc.peek()
+	end := literalEnd(sc.b, sc.pos)
 	if end < 0 {
 		sc.fail()
 		return
@@ -271,14 +262,8 @@ func validValue(s []byte, i, depth int) int {
 			if i, _ = scanString(s, i); i < 0 {
 				return -1
 			}
-		case 't':
-			i = validLiteral(s, i, "true")
-		case 'f':
-			i = validLiteral(s, i, "false")
-		case 'n':
-			i = validLiteral(s, i, "null")
 		default:
-			i = validNumber(s, i)
+			i = literalEnd(s, i)
 		}
 		if i < 0 {
 			return -1
@@ -425,6 +410,23 @@ func escapeLen(s []byte, i int) int {
 
 func isHex(c byte) bool {
 	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+// literalEnd checks the number, true, false or null starting at s[i] and
+// returns the index after it, or -1.
+func literalEnd(s []byte, i int) int {
+	if i >= len(s) {
+		return -1
+	}
+	switch s[i] {
+	case 't':
+		return validLiteral(s, i, "true")
+	case 'f':
+		return validLiteral(s, i, "false")
+	case 'n':
+		return validLiteral(s, i, "null")
+	}
+	return validNumber(s, i)
 }
 
 func validLiteral(s []byte, i int, lit string) int {
