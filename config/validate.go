@@ -230,30 +230,33 @@ func deref(n *yaml.Node) *yaml.Node {
 
 // key returns the key node of k in mapping n.
 func key(n *yaml.Node, k string) *yaml.Node {
-	n = deref(n)
-	if n == nil || n.Kind != yaml.MappingNode {
-		return nil
-	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		if n.Content[i].Value == k {
-			return n.Content[i]
-		}
+	if n, i := member(n, k); i >= 0 {
+		return n.Content[i]
 	}
 	return nil
 }
 
 // value returns the value node of k in mapping n.
 func value(n *yaml.Node, k string) *yaml.Node {
+	if n, i := member(n, k); i >= 0 {
+		return deref(n.Content[i+1])
+	}
+	return nil
+}
+
+// member finds k in mapping n: the mapping (aliases followed) and the index
+// of k's key node in its Content, or -1.
+func member(n *yaml.Node, k string) (*yaml.Node, int) {
 	n = deref(n)
 	if n == nil || n.Kind != yaml.MappingNode {
-		return nil
+		return n, -1
 	}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		if n.Content[i].Value == k {
-			return deref(n.Content[i+1])
+			return n, i
 		}
 	}
-	return nil
+	return n, -1
 }
 
 // item returns element i of sequence n.
