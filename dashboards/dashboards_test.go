@@ -406,6 +406,20 @@ func dashboardFiles(t *testing.T) []string {
 	return files
 }
 
+// readDashboard loads a dashboard file strictly.
+func readDashboard(t *testing.T, file string) (*dashboard.Dashboard, []panel) {
+	t.Helper()
+	raw, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, ps, err := loadDashboard(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d, ps
+}
+
 // TestStrictLoaderRejects proves the loader is strict: each mutation of a
 // good dashboard must be refused.
 func TestStrictLoaderRejects(t *testing.T) {
@@ -470,14 +484,7 @@ func TestDashboards(t *testing.T) {
 	uids := map[string]string{}
 	for _, file := range dashboardFiles(t) {
 		t.Run(file, func(t *testing.T) {
-			raw, err := os.ReadFile(file)
-			if err != nil {
-				t.Fatal(err)
-			}
-			d, ps, err := loadDashboard(raw)
-			if err != nil {
-				t.Fatal(err)
-			}
+			d, ps := readDashboard(t, file)
 			uid := deref(d.Uid)
 			if uid == "" || deref(d.Title) == "" || deref(d.Description) == "" {
 				t.Errorf("uid %q, title %q, description %q: all are required", uid, deref(d.Title), deref(d.Description))
@@ -601,14 +608,7 @@ func substitute(q string, defined map[string]bool) (string, []string) {
 // query variable of the dashboard file, Grafana variables substituted.
 func dashboardExpressions(t *testing.T, file string) []expression {
 	t.Helper()
-	raw, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, ps, err := loadDashboard(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
+	d, ps := readDashboard(t, file)
 	defined := map[string]bool{}
 	for _, v := range d.Templating.List {
 		defined[v.Name] = true
