@@ -216,6 +216,7 @@ func TestClientResyncsPagedClassInRanges(t *testing.T) {
 			}
 			sink, _ := startClient(t, sim, Config{PageSize: pageSize, Subscriptions: []Subscription{{Class: "fvCEp"}}})
 			eventually(t, "up", func() bool { return sink.read(func(r *recSink) bool { return r.up }) })
+			before := sim.Status().Subscriptions
 			sim.DropSockets(apicsim.CloseAbrupt)
 			sim.Create("fvCEp", "uni/tn-a/ap-p/epg-e/cep-00:00:00:00:01:00", map[string]string{})
 			eventually(t, "resync in ranges", func() bool {
@@ -223,6 +224,11 @@ func TestClientResyncsPagedClassInRanges(t *testing.T) {
 			})
 			if got := sink.Objects("fvCEp"); got != n+1 {
 				t.Errorf("%d objects after the resync, want %d", got, n+1)
+			}
+			// One subscription per range; each full range ends at its
+			// pageSize-th object, and an open-ended one follows the last.
+			if got, want := sim.Status().Subscriptions-before, (n+1)/pageSize+1; got != want {
+				t.Errorf("the resync made %d range subscriptions, want %d", got, want)
 			}
 		})
 	}
