@@ -16,6 +16,9 @@ import (
 	"github.com/aci-exporter/aci-exporter/event"
 )
 
+// closeWait is how long an ending session reads on after its goodbye.
+const closeWait = time.Second
+
 // session is one login on one controller: its socket, subscriptions and
 // refresh timers. Goroutines serve it: the reader (frames → events), the
 // pinger, the refresher (token and subscription refreshes), the subscriber
@@ -38,6 +41,9 @@ type session struct {
 	// lastRead is when the socket last gave a frame or a pong (UnixNano):
 	// a probe only blames a subscription while the socket is alive.
 	lastRead atomic.Int64
+	// closeBy is when the socket is cut off once the session said goodbye
+	// (UnixNano), 0 before.
+	closeBy atomic.Int64
 
 	// Shared by the refresher and the subscriber.
 	mu      sync.Mutex
@@ -120,9 +126,14 @@ func (s *session) run(ctx context.Context) error {
 	}
 	sink.SocketUp(s.controller, true)
 	defer sink.SocketUp(s.controller, false)
+	// Ending, the session says goodbye and reads on until the APIC closes
+	// too: frames it wrote before it saw the close still reach the state
+	// instead of being lost. A peer that does not answer is cut off.
 	stop := context.AfterFunc(ctx, func() {
-		conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(time.Second))
-		conn.Close()
+		by := time.Now().Add(closeWait)
+		s.closeBy.Store(by.UnixNano())
+		conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), by)
+		conn.SetReadDeadline(by)
 	})
 	defer stop()
 	defer conn.Close()
@@ -173,10 +184,10 @@ func (s *session) dial(ctx context.Context, token string) (*websocket.Conn, erro
 // within two ping periods, so a half-open connection is noticed.
 func (s *session) read(conn *websocket.Conn, out chan<- frameMsg) error {
 	wait := 2 * s.c.cfg.PingInterval
-	conn.SetReadDeadline(time.Now().Add(wait))
+	s.extendRead(conn, wait)
 	conn.SetPongHandler(func(string) error {
 		s.lastRead.Store(time.Now().UnixNano())
-		return conn.SetReadDeadline(time.Now().Add(wait))
+		return s.extendRead(conn, wait)
 	})
 	var (
 		buf bytes.Buffer // reused: Decode copies what the events keep
@@ -191,7 +202,7 @@ func (s *session) read(conn *websocket.Conn, out chan<- frameMsg) error {
 			return fmt.Errorf("websocket read: %w", err)
 		}
 		s.lastRead.Store(time.Now().UnixNano())
-		conn.SetReadDeadline(time.Now().Add(wait))
+		s.extendRead(conn, wait)
 		evs, derr := dec.Decode(data)
 		msg := frameMsg{evs: evs}
 		if derr != nil {
@@ -202,6 +213,17 @@ func (s *session) read(conn *websocket.Conn, out chan<- frameMsg) error {
 		}
 		out <- msg // the loop drains frames until they are closed
 	}
+}
+
+// extendRead gives the socket until wait from now to deliver, but no later
+// than closeBy once the session said goodbye. closeBy is read again after
+// the deadline is set, as the goodbye may come in between.
+func (s *session) extendRead(conn *websocket.Conn, wait time.Duration) error {
+	err := conn.SetReadDeadline(time.Now().Add(wait))
+	if by := s.closeBy.Load(); by != 0 {
+		err = conn.SetReadDeadline(time.Unix(0, by))
+	}
+	return err
 }
 
 // readMessage reads the next message into buf. A buffer grown by a rare
