@@ -406,7 +406,9 @@ func dashboardFiles(t *testing.T) []string {
 	return files
 }
 
-// readDashboard loads a dashboard file strictly.
+// readDashboard loads a dashboard file strictly (v1 schema: see loadDashboard).
+//
+//lint:ignore SA1019 see loadDashboard
 func readDashboard(t *testing.T, file string) (*dashboard.Dashboard, []panel) {
 	t.Helper()
 	raw, err := os.ReadFile(file)
