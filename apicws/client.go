@@ -78,9 +78,19 @@ func (c *Config) setDefaults() {
 // collector implements it. Resync and Apply come from one goroutine, in
 // stream order; the health calls may come from others.
 type Sink interface {
-	// Resync replaces a class's objects with a snapshot. A DN can appear
+	// Snapshot hands over a page of a class's snapshot as it is read; the
+	// first page after the last Resync starts a new one. A DN can appear
 	// twice (overlapping subscriptions of the class): keep the first copy.
-	Resync(class string, objs []event.Object)
+	Snapshot(class string, objs []event.Object)
+	// Resync ends the class's snapshot. before are live events that
+	// happened before it, to be counted on the objects as they were before
+	// the snapshot; late are events after it for objects read after
+	// pushes started (beyond a page cutoff), whose page may already show
+	// them. The first snapshot of a class is its baseline; later ones
+	// count their difference as resync changes.
+	Resync(class string, before, late []event.Event)
+	// DropSnapshot undoes the pages of a snapshot that cannot be finished.
+	DropSnapshot(class string)
 	// Apply books live changes, in order.
 	Apply(evs []event.Event)
 	LoginAttempt(controller string, ok bool)

@@ -21,6 +21,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 type recSink struct {
 	mu       sync.Mutex
 	objects  map[string]map[string]bool // class -> DN set
+	pages    map[string]map[string]bool // class -> DN set of a snapshot in progress
 	changes  map[string]int             // "class status"
 	resyncs  int
 	up       bool
@@ -35,21 +36,44 @@ type recSink struct {
 
 func newRecSink() *recSink {
 	return &recSink{
-		objects: map[string]map[string]bool{}, changes: map[string]int{}, logins: map[string][2]int{},
+		objects: map[string]map[string]bool{}, pages: map[string]map[string]bool{}, changes: map[string]int{}, logins: map[string][2]int{},
 		errors: map[string]int{}, socket: map[string]bool{}, subUp: map[string]bool{}, refresh: map[string][2]int{},
 		resynced: map[string]int{},
 	}
 }
 
-func (r *recSink) Resync(class string, objs []event.Object) {
+// Snapshot collects a snapshot's pages; Resync makes them the class's
+// objects, after the events before it.
+func (r *recSink) Snapshot(class string, objs []event.Object) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	set := map[string]bool{}
+	if r.pages[class] == nil {
+		r.pages[class] = map[string]bool{}
+	}
 	for _, o := range objs {
-		set[o.DN] = true
+		r.pages[class][o.DN] = true
+	}
+}
+
+func (r *recSink) Resync(class string, before, late []event.Event) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, ev := range before {
+		r.changes[ev.Class+" "+ev.Status.String()]++
+	}
+	set := r.pages[class]
+	if set == nil {
+		set = map[string]bool{}
 	}
 	r.objects[class] = set
+	delete(r.pages, class)
 	r.resyncs++
+}
+
+func (r *recSink) DropSnapshot(class string) {
+	r.mu.Lock()
+	delete(r.pages, class)
+	r.mu.Unlock()
 }
 
 func (r *recSink) Apply(evs []event.Event) {

@@ -15,14 +15,13 @@ const (
 	ReasonTooLarge = "frame_too_large"
 )
 
-// classSync is a class being (re)subscribed: its snapshot so far and the
-// events that arrived meanwhile.
+// classSync is a class being (re)subscribed: the events that arrived
+// meanwhile. Its snapshot goes to the sink page by page as it is read.
 type classSync struct {
 	subs    int               // subscriptions of the class still without their snapshot
 	newIDs  map[string]string // ids of this round's subscriptions -> names
 	oldIDs  []string          // ids the round replaces
-	objs    []event.Object
-	cutoffs []string // DNs beyond these were read after pushes started
+	cutoffs []string          // DNs beyond these were read after pushes started
 	pending []event.Event
 	// settleBy is set when every snapshot is in but old subscriptions may
 	// still have frames on their way (the socket and REST are separate
@@ -58,8 +57,12 @@ func (s *session) loop(frames <-chan frameMsg, ctl <-chan any) {
 			switch m := m.(type) {
 			case resyncMsg:
 				s.onResync(m.class)
-			case snapshotMsg:
-				s.onSnapshot(m)
+			case subscribedMsg:
+				s.onSubscribed(m)
+			case pageMsg:
+				s.c.sink.Snapshot(m.class, m.objs)
+			case doneMsg:
+				s.onDone(m.sub)
 			}
 		case now := <-settle.C:
 			for class, cs := range s.syncing {
@@ -73,14 +76,16 @@ func (s *session) loop(frames <-chan frameMsg, ctl <-chan any) {
 
 // wrapUp ends the session's rounds once the socket has given its last
 // frame: a class with every snapshot in finishes (no frame can come late
-// any more); one still waiting for a snapshot keeps the events its old
-// subscriptions delivered, and the next session's resync does the rest.
+// any more); one still waiting for a snapshot has what it applied of it
+// undone and keeps the events its old subscriptions delivered, and the
+// next session's resync does the rest.
 func (s *session) wrapUp() {
 	for class, cs := range s.syncing {
 		if !cs.settleBy.IsZero() {
 			s.finish(class, cs)
 			continue
 		}
+		s.c.sink.DropSnapshot(class)
 		if len(cs.oldIDs) == 0 {
 			continue // a first round: no state to apply events to
 		}
@@ -193,26 +198,21 @@ func (s *session) newClassSync(class string) *classSync {
 	return cs
 }
 
-func (s *session) onSnapshot(m snapshotMsg) {
+func (s *session) onSubscribed(m subscribedMsg) {
 	cs := s.syncing[m.sub.Class]
 	cs.newIDs[m.id] = m.sub.Name
-	if !m.more {
-		s.c.sink.SubscriptionUp(m.sub.Name, true)
-		s.c.sink.SubscriptionSnapshot(m.sub.Name)
-	}
-	// Two subscriptions of a class may overlap; the collector keeps the
-	// first copy of a DN, which is the one taken when pushes started.
-	if cs.objs == nil {
-		cs.objs = m.objs // the usual case, one answer: no copy
-	} else {
-		cs.objs = append(cs.objs, m.objs...)
-	}
+	// Two subscriptions of a class may overlap; the sink keeps the first
+	// copy of a DN, which is the one taken when pushes started.
+	s.c.sink.Snapshot(m.sub.Class, m.objs)
 	if m.cutoff != "" {
 		cs.cutoffs = append(cs.cutoffs, m.cutoff)
 	}
-	if m.more {
-		return
-	}
+}
+
+func (s *session) onDone(sub Subscription) {
+	s.c.sink.SubscriptionUp(sub.Name, true)
+	s.c.sink.SubscriptionSnapshot(sub.Name)
+	cs := s.syncing[sub.Class]
 	if cs.subs--; cs.subs > 0 {
 		return
 	}
@@ -220,24 +220,25 @@ func (s *session) onSnapshot(m snapshotMsg) {
 		cs.settleBy = time.Now().Add(settleWindow)
 		return
 	}
-	s.finish(m.sub.Class, cs)
+	s.finish(sub.Class, cs)
 }
 
-// finish applies a complete snapshot and the events around it.
+// finish ends a round: the events before the snapshot, the snapshot, then
+// the events after it.
 func (s *session) finish(class string, cs *classSync) {
 	sink := s.c.sink
-	var before, after []event.Event
+	var before, after, late []event.Event
 	for _, ev := range cs.pending {
 		if listsAny(ev.SubscriptionIDs, cs.newIDs) {
 			after = append(after, ev)
+			if cs.late(ev.DN) {
+				late = append(late, ev)
+			}
 		} else if s.ours(ev) {
 			before = append(before, ev)
 		}
 	}
-	if len(before) > 0 {
-		sink.Apply(before)
-	}
-	sink.Resync(class, cs.lateAdjusted(after))
+	sink.Resync(class, before, late)
 	for _, id := range cs.oldIDs {
 		delete(s.ids, id)
 	}
@@ -259,69 +260,6 @@ func (s *session) finish(class string, cs *classSync) {
 		s.established = true
 		sink.Up(true)
 	}
-}
-
-// lateAdjusted returns the snapshot as of the moment pushes started. Pages
-// read later may already hold changes that are also among the events to
-// replay. For such an object the first event tells what it was at that
-// moment: absent before a creation, present before a modification or
-// deletion. Its page is that state when it shows none of the events (its
-// change stamp matches none of theirs); otherwise its state then is unknown
-// and what the exporter knew of it is kept.
-func (cs *classSync) lateAdjusted(after []event.Event) []event.Object {
-	if len(cs.cutoffs) == 0 || len(after) == 0 {
-		return cs.objs
-	}
-	evs := map[string][]*event.Event{}
-	for i := range after {
-		if dn := after[i].DN; cs.late(dn) {
-			evs[dn] = append(evs[dn], &after[i])
-		}
-	}
-	if len(evs) == 0 {
-		return cs.objs
-	}
-	objs := make([]event.Object, 0, len(cs.objs))
-	for _, o := range cs.objs {
-		if e := evs[o.DN]; e == nil || e[0].Status != event.StatusCreated && !showsAny(o, e) {
-			objs = append(objs, o)
-			delete(evs, o.DN)
-		}
-	}
-	for dn, e := range evs {
-		if e[0].Status != event.StatusCreated {
-			objs = append(objs, event.Object{DN: dn, Tenant: e[0].Tenant, Keep: true})
-		}
-	}
-	return objs
-}
-
-// showsAny reports whether the object's change stamp is one of the events':
-// modTs, or lastTransition for objects whose modTs is "never" (faults).
-func showsAny(o event.Object, evs []*event.Event) bool {
-	stamp := "modTs"
-	if v, _ := attr(o.Attrs, "modTs"); v == "never" {
-		stamp = "lastTransition"
-	}
-	mine, ok := attr(o.Attrs, stamp)
-	if !ok {
-		return true // cannot tell: assume it does
-	}
-	for _, ev := range evs {
-		if v, ok := attr(ev.Attrs, stamp); ok && v == mine {
-			return true
-		}
-	}
-	return false
-}
-
-func attr(attrs []event.Attr, name string) (string, bool) {
-	for _, a := range attrs {
-		if a.Name == name {
-			return a.Value, true
-		}
-	}
-	return "", false
 }
 
 func (cs *classSync) late(dn string) bool {

@@ -187,10 +187,12 @@ func (s *session) subscribeAll(ctx context.Context, ctl chan<- any) error {
 }
 
 func (s *session) subscribeOne(ctx context.Context, sub Subscription, ctl chan<- any) error {
-	emit := func(msg snapshotMsg) error {
-		s.mu.Lock()
-		s.subIDs[sub.Name] = append(s.subIDs[sub.Name], msg.id)
-		s.mu.Unlock()
+	emit := func(msg any) error {
+		if m, ok := msg.(subscribedMsg); ok {
+			s.mu.Lock()
+			s.subIDs[sub.Name] = append(s.subIDs[sub.Name], m.id)
+			s.mu.Unlock()
+		}
 		return send(ctx, ctl, msg)
 	}
 	var err error

@@ -62,17 +62,23 @@ type (
 	// resyncMsg starts a new round for a class before its subscriptions
 	// are made again.
 	resyncMsg struct{ class string }
-	// snapshotMsg is one subscription made (a whole class or one DN range
-	// of it), with its snapshot. cutoff is the last DN of the answer when
-	// more plain pages followed: objects beyond it were read later. more
-	// says further ranges of the same subscription follow.
-	snapshotMsg struct {
+	// subscribedMsg is one subscription made (a whole class or one DN
+	// range of it), with the objects of its answer. cutoff is the last DN
+	// of the answer when plain pages follow: objects beyond it are read
+	// after pushes started.
+	subscribedMsg struct {
 		sub    Subscription
 		id     string
 		objs   []event.Object
 		cutoff string
-		more   bool
 	}
+	// pageMsg is one of those later pages.
+	pageMsg struct {
+		class string
+		objs  []event.Object
+	}
+	// doneMsg says a subscription's snapshot is complete, every range of it.
+	doneMsg struct{ sub Subscription }
 )
 
 func newSession(c *Client, controller string) *session {

@@ -3,11 +3,8 @@ package apicws
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
-
-	"github.com/aci-exporter/aci-exporter/event"
 )
 
 // Snapshots. A subscription's answer is the state at the moment its pushes
@@ -18,36 +15,39 @@ import (
 // (With one subscription and further plain pages, an object changed both
 // in the gap and while its page was being read could not be told apart.)
 
+// snapshotOut hands a subscription's snapshot to the loop as it is read:
+// the subscription with its answer, each later page, and the end.
+type snapshotOut func(msg any) error
+
 // subscribeWhole subscribes to the whole class. When the answer fills the
 // page, the rest is read in plain keyset pages, and the subscription is
 // marked for ranges from the next resync on.
-func (s *session) subscribeWhole(ctx context.Context, sub Subscription, emit func(snapshotMsg) error) error {
+func (s *session) subscribeWhole(ctx context.Context, sub Subscription, out snapshotOut) error {
 	size := s.c.cfg.PageSize
-	msg, total, err := s.subscribeQuery(ctx, sub, sub.Filter, size)
+	msg, err := s.subscribeQuery(ctx, sub, sub.Filter, size)
 	if err != nil {
 		return err
 	}
-	if len(msg.objs) == size {
+	full := len(msg.objs) == size
+	if full {
 		s.c.paged[sub.Name] = true
 		msg.cutoff = msg.objs[size-1].DN
-		// Room for the whole class at once: a million objects copied
-		// while the slice doubles cost more than reading them. The count
-		// is the APIC's word, so the room it buys is capped.
-		msg.objs = slices.Grow(msg.objs, min(max(total, size)-size, maxPresize))
-		if msg.objs, err = s.readAfter(ctx, sub, msg.cutoff, "", msg.objs); err != nil {
+	}
+	if err := out(msg); err != nil {
+		return err
+	}
+	if full {
+		if err := s.readAfter(ctx, sub, msg.cutoff, "", out); err != nil {
 			return err
 		}
 	}
-	return emit(msg)
+	return out(doneMsg{sub})
 }
-
-// maxPresize caps the objects a snapshot makes room for up front.
-const maxPresize = 1 << 20
 
 // subscribeRanges subscribes to a large class range by range. A plain read
 // finds where each range ends (a page of objects on); the range is then
 // subscribed with room for twice that, so growth meanwhile still fits.
-func (s *session) subscribeRanges(ctx context.Context, sub Subscription, emit func(snapshotMsg) error) error {
+func (s *session) subscribeRanges(ctx context.Context, sub Subscription, out snapshotOut) error {
 	size := s.c.cfg.PageSize
 	lower := ""
 	for {
@@ -55,22 +55,24 @@ func (s *session) subscribeRanges(ctx context.Context, sub Subscription, emit fu
 		if err != nil {
 			return err
 		}
-		msg, _, err := s.subscribeQuery(ctx, sub, dnRange(sub, lower, upper), 2*size)
+		msg, err := s.subscribeQuery(ctx, sub, dnRange(sub, lower, upper), 2*size)
 		if err != nil {
 			return err
 		}
-		if len(msg.objs) == 2*size { // outgrew its room: read the rest late
+		full := len(msg.objs) == 2*size // outgrew its room: read the rest late
+		if full {
 			msg.cutoff = msg.objs[2*size-1].DN
-			if msg.objs, err = s.readAfter(ctx, sub, msg.cutoff, upper, msg.objs); err != nil {
+		}
+		if err := out(msg); err != nil {
+			return err
+		}
+		if full {
+			if err := s.readAfter(ctx, sub, msg.cutoff, upper, out); err != nil {
 				return err
 			}
 		}
-		msg.more = upper != ""
-		if err := emit(msg); err != nil {
-			return err
-		}
 		if upper == "" {
-			return nil
+			return out(doneMsg{sub})
 		}
 		lower = upper
 	}
@@ -92,35 +94,37 @@ func (s *session) rangeEnd(ctx context.Context, sub Subscription, lower string, 
 	return p.objs[0].DN, nil
 }
 
-// subscribeQuery makes one subscription and returns its answer and the
-// count of objects that match.
-func (s *session) subscribeQuery(ctx context.Context, sub Subscription, filter string, size int) (snapshotMsg, int, error) {
+// subscribeQuery makes one subscription and returns it with its answer.
+func (s *session) subscribeQuery(ctx context.Context, sub Subscription, filter string, size int) (subscribedMsg, error) {
 	q := s.pageQuery(sub.Class, filter, 0, size) + "&subscription=yes"
 	if t := s.c.cfg.RefreshTimeout; t > 0 {
 		q += "&refresh-timeout=" + strconv.Itoa(int(t.Seconds()))
 	}
 	p, err := s.rest.get(ctx, q)
 	if err != nil {
-		return snapshotMsg{}, 0, err
+		return subscribedMsg{}, err
 	}
 	if p.subID == "" {
-		return snapshotMsg{}, 0, fmt.Errorf("%w: no subscriptionId", errBadAnswer)
+		return subscribedMsg{}, fmt.Errorf("%w: no subscriptionId", errBadAnswer)
 	}
-	return snapshotMsg{sub: sub, id: p.subID, objs: p.objs}, p.total, nil
+	return subscribedMsg{sub: sub, id: p.subID, objs: p.objs}, nil
 }
 
-// readAfter appends to objs, in plain keyset pages, the objects after DN
-// from and up to DN to ("" for no end).
-func (s *session) readAfter(ctx context.Context, sub Subscription, from, to string, objs []event.Object) ([]event.Object, error) {
+// readAfter hands on, in plain keyset pages, the objects after DN from and
+// up to DN to ("" for no end), each page as soon as it is read: a large
+// class is never held whole.
+func (s *session) readAfter(ctx context.Context, sub Subscription, from, to string, out snapshotOut) error {
 	size := s.c.cfg.PageSize
 	for {
 		p, err := s.rest.get(ctx, s.pageQuery(sub.Class, dnRange(sub, from, to), 0, size))
 		if err != nil {
-			return nil, fmt.Errorf("snapshot page: %w", err)
+			return fmt.Errorf("snapshot page: %w", err)
 		}
-		objs = append(objs, p.objs...)
+		if err := out(pageMsg{sub.Class, p.objs}); err != nil {
+			return err
+		}
 		if len(p.objs) < size {
-			return objs, nil
+			return nil
 		}
 		from = p.objs[size-1].DN
 	}

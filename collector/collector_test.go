@@ -24,6 +24,12 @@ func ev(status event.Status, class, dn string, attrs ...string) event.Event {
 	return event.Event{SubscriptionIDs: []string{"1"}, Class: class, DN: dn, Tenant: o.Tenant, Status: status, Attrs: o.Attrs}
 }
 
+// resync hands a whole snapshot over in one page, with no events around it.
+func resync(f *Fabric, class string, objs []event.Object) {
+	f.Snapshot(class, objs)
+	f.Resync(class, nil, nil)
+}
+
 // tenantOf is enough for these DNs; the real parser lives in apicws.
 func tenantOf(dn string) string {
 	rest, ok := strings.CutPrefix(dn, "uni/tn-")
@@ -61,7 +67,7 @@ func countFamily(t *testing.T, g prometheus.Gatherer, name string) int {
 
 func TestBaselineThenLiveThenResync(t *testing.T) {
 	f, reg := newTestFabric()
-	f.Resync("fvBD", []event.Object{
+	resync(f, "fvBD", []event.Object{
 		obj("uni/tn-a/BD-keep", "modTs", "t1"),
 		obj("uni/tn-a/BD-mod", "modTs", "t1"),
 		obj("uni/tn-b/BD-gone", "modTs", "t1"),
@@ -73,7 +79,7 @@ func TestBaselineThenLiveThenResync(t *testing.T) {
 	})
 	// Resync: keep unchanged (its live modification already counted and
 	// folded into the fingerprint), mod modified, gone deleted, born created.
-	f.Resync("fvBD", []event.Object{
+	resync(f, "fvBD", []event.Object{
 		obj("uni/tn-a/BD-keep", "modTs", "t3"),
 		obj("uni/tn-a/BD-mod", "modTs", "t5"),
 		obj("uni/tn-c/BD-born", "modTs", "t5"),
@@ -103,11 +109,11 @@ aci_object_resync_changes_total{class="fvBD",fabric="prod",status="modified"} 1
 func TestFaultFingerprintFollowsLifecycle(t *testing.T) {
 	f, _ := newTestFabric()
 	dn := "uni/tn-a/BD-x/fault-F1"
-	f.Resync("faultInst", []event.Object{obj(dn, "modTs", "never", "lc", "raised", "severity", "major", "descr", "d")})
+	resync(f, "faultInst", []event.Object{obj(dn, "modTs", "never", "lc", "raised", "severity", "major", "descr", "d")})
 	// A change only to descr (not in the fingerprint) is not a modification
 	// on resync; a lifecycle step is.
-	f.Resync("faultInst", []event.Object{obj(dn, "modTs", "never", "lc", "raised", "severity", "major", "descr", "other")})
-	f.Resync("faultInst", []event.Object{obj(dn, "modTs", "never", "lc", "retaining", "severity", "cleared", "descr", "other")})
+	resync(f, "faultInst", []event.Object{obj(dn, "modTs", "never", "lc", "raised", "severity", "major", "descr", "other")})
+	resync(f, "faultInst", []event.Object{obj(dn, "modTs", "never", "lc", "retaining", "severity", "cleared", "descr", "other")})
 	if got := f.st.resyncs; len(got) != 1 || got[resyncKey{"faultInst", event.StatusModified}] != 1 {
 		t.Fatalf("resync changes %v, want one modification", got)
 	}
@@ -115,7 +121,7 @@ func TestFaultFingerprintFollowsLifecycle(t *testing.T) {
 
 func TestMaxObjects(t *testing.T) {
 	f := NewFabric("prod", nil, nil, nil, 2)
-	f.Resync("fvTenant", []event.Object{obj("uni/tn-a"), obj("uni/tn-b"), obj("uni/tn-c")})
+	resync(f, "fvTenant", []event.Object{obj("uni/tn-a"), obj("uni/tn-b"), obj("uni/tn-c")})
 	f.Apply([]event.Event{ev(event.StatusCreated, "fvTenant", "uni/tn-d")})
 	if st := f.Status(); st.Objects != 2 {
 		t.Fatalf("tracked %d objects, want the cap of 2", st.Objects)
@@ -123,7 +129,7 @@ func TestMaxObjects(t *testing.T) {
 	if !f.st.full || f.Objects("fvTenant") != -1 {
 		t.Fatal("a capped fabric must say so, and must not offer its count for comparison")
 	}
-	f.Resync("fvTenant", []event.Object{obj("uni/tn-a")})
+	resync(f, "fvTenant", []event.Object{obj("uni/tn-a")})
 	if f.st.full || f.Objects("fvTenant") != 1 {
 		t.Fatal("a snapshot under the cap clears the flag")
 	}
@@ -206,7 +212,7 @@ aci_websocket_message_errors_total{fabric="prod",reason="invalid_json"} 1
 
 func TestRemoveFabricDropsItsSeries(t *testing.T) {
 	f, _ := newTestFabric()
-	f.Resync("fvTenant", []event.Object{obj("uni/tn-a")})
+	resync(f, "fvTenant", []event.Object{obj("uni/tn-a")})
 	c := New()
 	c.Add(f)
 	reg := prometheus.NewPedanticRegistry()

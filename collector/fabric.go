@@ -99,10 +99,26 @@ func (f *Fabric) Configure(controllers []string, subs []Subscription, errorReaso
 // Name is the fabric's name, the fabric label.
 func (f *Fabric) Name() string { return f.name }
 
-// Resync replaces a class's objects with a snapshot (see state.resync).
-func (f *Fabric) Resync(class string, objs []event.Object) {
+// Snapshot applies a page of a class's snapshot; the first page of a round
+// starts it (see snapshot.go).
+func (f *Fabric) Snapshot(class string, objs []event.Object) {
 	f.st.mu.Lock()
-	f.st.resync(class, objs)
+	f.st.snapshotPage(class, objs)
+	f.st.mu.Unlock()
+}
+
+// Resync ends a class's snapshot: the first is the baseline; later ones
+// count the events before them live and the difference as resync changes.
+func (f *Fabric) Resync(class string, before, late []event.Event) {
+	f.st.mu.Lock()
+	f.st.endSnapshot(class, before, late)
+	f.st.mu.Unlock()
+}
+
+// DropSnapshot undoes a snapshot that cannot be finished.
+func (f *Fabric) DropSnapshot(class string) {
+	f.st.mu.Lock()
+	f.st.dropSnapshot(class)
 	f.st.mu.Unlock()
 }
 
@@ -113,13 +129,6 @@ func (f *Fabric) Apply(evs []event.Event) {
 		f.st.apply(&evs[i])
 	}
 	f.st.mu.Unlock()
-}
-
-// HasClass reports whether the class has had its baseline snapshot.
-func (f *Fabric) HasClass(class string) bool {
-	f.st.mu.RLock()
-	defer f.st.mu.RUnlock()
-	return f.st.classes[class] != nil
 }
 
 // LoginAttempt counts an aaaLogin on a controller.

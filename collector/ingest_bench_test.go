@@ -97,7 +97,7 @@ func ingestMix(pool, mods, perFrame int, only string) (frames [][]byte, events i
 
 func newIngestFabric() *Fabric {
 	f := NewFabric("prod", nil, []Subscription{{"fvAEPg", "fvAEPg"}}, nil, 0)
-	f.Resync("fvAEPg", nil)
+	resync(f, "fvAEPg", nil)
 	return f
 }
 

@@ -34,7 +34,7 @@ func scrapeFabric(series int) *Fabric {
 			tn := "tenant" + strconv.Itoa(t)
 			objs[t] = event.Object{DN: "uni/tn-" + tn + "/x-" + class, Tenant: tn, Attrs: []event.Attr{{Name: "modTs", Value: "t1"}}}
 		}
-		f.Resync(class, nil)
+		resync(f, class, nil)
 		evs := make([]event.Event, tenants)
 		for t := range tenants {
 			evs[t] = event.Event{Class: class, DN: objs[t].DN, Tenant: objs[t].Tenant, Status: event.StatusCreated, Attrs: objs[t].Attrs}
@@ -144,7 +144,7 @@ func BenchmarkStateMemory(b *testing.B) {
 				var before, after runtime.MemStats
 				runtime.GC()
 				runtime.ReadMemStats(&before)
-				f.Resync("c", objs)
+				resync(f, "c", objs)
 				runtime.GC()
 				runtime.ReadMemStats(&after)
 				perObj = float64(after.HeapAlloc-before.HeapAlloc) / float64(n)

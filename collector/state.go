@@ -74,6 +74,7 @@ type classState struct {
 	free      []uint32
 	tenants   []*tenantStat // by tenant id; nil where the tenant never showed
 	order     []uint32      // tenant ids that showed, sorted by name: the scrape order
+	round     *round        // the snapshot being applied, if any
 }
 
 func newClassState(name string, size int) *classState {
@@ -203,7 +204,7 @@ func (s *state) apply(ev *event.Event) {
 	}
 }
 
-func (s *state) add(cs *classState, dn string, o object, ts *tenantStat) {
+func (s *state) add(cs *classState, dn string, o object, ts *tenantStat) uint32 {
 	var i uint32
 	if n := len(cs.free); n > 0 {
 		i = cs.free[n-1]
@@ -216,6 +217,7 @@ func (s *state) add(cs *classState, dn string, o object, ts *tenantStat) {
 	cs.index[dn] = i
 	ts.objects++
 	s.total++
+	return i
 }
 
 func (s *state) remove(cs *classState, dn string, i uint32, ts *tenantStat) {
@@ -225,74 +227,17 @@ func (s *state) remove(cs *classState, dn string, i uint32, ts *tenantStat) {
 	s.total--
 }
 
-// resync replaces a class's objects with a snapshot. The first snapshot of
-// a class is the baseline; later ones count the difference as changes and
-// resync changes. Called with s.mu held.
-func (s *state) resync(class string, snap []event.Object) {
-	old := s.classes[class]
-	cs := newClassState(class, len(snap))
-	cs.objs = make([]object, 0, len(snap))
-	if old != nil {
-		s.total -= old.len()
-		// The counters and label pairs live on; the objects are counted anew.
-		cs.tenants, cs.order, cs.classPair = old.tenants, old.order, old.classPair
-		for _, ts := range cs.tenants {
-			if ts != nil {
-				ts.objects = 0
-			}
-		}
-	}
-	s.classes[class] = cs
-	s.lastClass = nil
-	s.full = false
-	for i := range snap {
-		so := &snap[i]
-		if _, dup := cs.index[so.DN]; dup {
-			continue // a page boundary moved under churn
-		}
-		if s.max > 0 && s.total >= s.max {
-			s.full = true
-			s.refused++
-			continue
-		}
-		o := object{tenant: s.tenantID(so.Tenant)}
-		o.fp.update(so.Attrs)
-		ts := s.stat(cs, o.tenant)
-		if old == nil {
-			s.add(cs, strings.Clone(so.DN), o, ts)
-			continue
-		}
-		j, had := old.index[so.DN]
-		switch {
-		case !had:
-			s.countResync(class, ts, event.StatusCreated)
-		case so.Keep:
-			o.fp = old.objs[j].fp
-		case old.objs[j].fp != o.fp:
-			s.countResync(class, ts, event.StatusModified)
-		}
-		s.add(cs, strings.Clone(so.DN), o, ts)
-	}
-	if old == nil {
-		return
-	}
-	for dn, j := range old.index {
-		if _, ok := cs.index[dn]; !ok {
-			s.countResync(class, cs.tenants[old.objs[j].tenant], event.StatusDeleted)
-		}
-	}
-}
-
 func (s *state) countResync(class string, ts *tenantStat, st event.Status) {
 	ts.changes[st-1]++
 	s.resyncs[resyncKey{class, st}]++
 }
 
 // count returns the objects tracked for a class, or -1 when they cannot be
-// compared with the APIC's count. Called with s.mu held.
+// compared with the APIC's count (a snapshot in progress, or the cap
+// reached). Called with s.mu held.
 func (s *state) count(class string) int {
 	cs := s.classes[class]
-	if cs == nil || s.full {
+	if cs == nil || cs.round != nil || s.full {
 		return -1
 	}
 	return cs.len()

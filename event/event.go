@@ -82,10 +82,6 @@ func (e *Event) Attr(name string) (string, bool) {
 type Object struct {
 	DN, Tenant string
 	Attrs      []Attr // the fingerprint attributes (FingerprintAttrs)
-	// Keep says the object existed at the snapshot's moment but its
-	// attributes then are unknown (it changed before its page was read):
-	// keep what is known of it rather than compare.
-	Keep bool
 }
 
 // FingerprintAttrs are the attributes that tell whether an object changed:

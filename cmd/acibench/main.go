@@ -411,7 +411,10 @@ func rssPhase() {
 	runtime.GC()
 	peakSnap := selfRSS()
 	start := time.Now()
-	f.Resync("fvCEp", objs)
+	for page := range slices.Chunk(objs, 10000) {
+		f.Snapshot("fvCEp", page)
+	}
+	f.Resync("fvCEp", nil, nil)
 	took := time.Since(start)
 	peak := selfRSS()
 	objs = nil
