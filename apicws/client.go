@@ -5,6 +5,7 @@
 package apicws
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -81,6 +82,8 @@ type Sink interface {
 	// Snapshot hands over a page of a class's snapshot as it is read; the
 	// first page after the last Resync starts a new one. A DN can appear
 	// twice (overlapping subscriptions of the class): keep the first copy.
+	// The objects and their strings are valid only during the call: copy
+	// what is kept.
 	Snapshot(class string, objs []event.Object)
 	// Resync ends the class's snapshot. before are live events that
 	// happened before it, to be counted on the objects as they were before
@@ -122,6 +125,10 @@ type Client struct {
 	log    *slog.Logger
 	logged map[string]time.Time // when each rejection reason was last logged
 	paged  map[string]bool      // subscriptions whose class needs DN ranges
+	// Page buffers and arenas, kept across sessions: the subscriber reads
+	// the next page while the loop applies the last.
+	buffers spares[bytes.Buffer]
+	arenas  spares[pageArena]
 }
 
 // New returns a client for a fabric; Run starts it.
@@ -135,12 +142,14 @@ func New(cfg Config, sink Sink) *Client {
 		IdleConnTimeout:     90 * time.Second,
 	}
 	return &Client{
-		cfg:    cfg,
-		sink:   sink,
-		http:   &http.Client{Transport: tr, Timeout: 2 * time.Minute},
-		log:    cfg.Logger,
-		logged: make(map[string]time.Time),
-		paged:  make(map[string]bool),
+		cfg:     cfg,
+		sink:    sink,
+		http:    &http.Client{Transport: tr, Timeout: 2 * time.Minute},
+		log:     cfg.Logger,
+		logged:  make(map[string]time.Time),
+		paged:   make(map[string]bool),
+		buffers: make(spares[bytes.Buffer], 1),
+		arenas:  make(spares[pageArena], 2),
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -51,7 +52,7 @@ func (r *recSink) Snapshot(class string, objs []event.Object) {
 		r.pages[class] = map[string]bool{}
 	}
 	for _, o := range objs {
-		r.pages[class][o.DN] = true
+		r.pages[class][strings.Clone(o.DN)] = true // objs are reused after the call
 	}
 }
 

@@ -60,7 +60,8 @@ func (s *session) loop(frames <-chan frameMsg, ctl <-chan any) {
 			case subscribedMsg:
 				s.onSubscribed(m)
 			case pageMsg:
-				s.c.sink.Snapshot(m.class, m.objs)
+				s.c.sink.Snapshot(m.class, m.page.objs)
+				m.page.release()
 			case doneMsg:
 				s.onDone(m.sub)
 			}
@@ -203,7 +204,8 @@ func (s *session) onSubscribed(m subscribedMsg) {
 	cs.newIDs[m.id] = m.sub.Name
 	// Two subscriptions of a class may overlap; the sink keeps the first
 	// copy of a DN, which is the one taken when pushes started.
-	s.c.sink.Snapshot(m.sub.Class, m.objs)
+	s.c.sink.Snapshot(m.sub.Class, m.page.objs)
+	m.page.release()
 	if m.cutoff != "" {
 		cs.cutoffs = append(cs.cutoffs, m.cutoff)
 	}

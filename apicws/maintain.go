@@ -251,6 +251,7 @@ func (s *session) probe(ctx context.Context, suspects map[string]suspect) error 
 			}
 			continue
 		}
+		p.release()
 		have := s.c.sink.Objects(class)
 		seen := s.events[class].Load()
 		if have < 0 || have == p.total {

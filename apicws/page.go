@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unsafe"
 
 	"github.com/aci-exporter/aci-exporter/event"
 )
@@ -14,12 +15,12 @@ var errPageError = errors.New("error record in a page")
 
 // decodePage reads {"totalCount":"N","subscriptionId":"ID","imdata":[...]}
 // with the frame scanner. Objects keep their dn and the fingerprint
-// attributes only, copied into one arena per page: nothing of the page's
-// text is kept, so it is read in place, and its buffer is reused for the
-// next page.
-func decodePage(data []byte) (*page, error) {
+// attributes only, copied into an arena taken from spare: nothing of the
+// page's text is kept, so it is read in place, and its buffer is reused for
+// the next page.
+func decodePage(data []byte, spare spares[pageArena]) (*page, error) {
 	sc := newViewScanner(data)
-	p := &page{}
+	p := &page{spare: spare}
 	if !sc.open('{') {
 		return nil, fmt.Errorf("%w: not a JSON object", errBadAnswer)
 	}
@@ -61,35 +62,91 @@ func (sc *scanner) pageSubscriptionID(p *page) error {
 	return nil
 }
 
-// pageArena holds the strings and attributes a page's objects keep, a few
-// large allocations instead of three small ones per object.
+// pageArena holds a page's objects and the strings and attributes they
+// keep: a few large allocations instead of three small ones per object.
+// A snapshot page, once the state has taken what it keeps, gives its arena
+// back for the next page (release): a resync of a million objects then
+// makes next to no garbage, which would otherwise let the heap grow to
+// twice the state before the collector runs.
 type pageArena struct {
-	text  strings.Builder
+	text  []byte
 	attrs []event.Attr
+	objs  []event.Object
 }
 
-// keep copies s into the arena. A Builder never changes bytes it has
-// written, so earlier strings stay valid as it grows.
+// spares keeps a few values for reuse. Unlike a sync.Pool it is not
+// emptied by garbage collections, which come often while a large snapshot
+// is read. A nil spares keeps nothing.
+type spares[T any] chan *T
+
+func (s spares[T]) get() *T {
+	select {
+	case v := <-s:
+		return v
+	default:
+		return new(T)
+	}
+}
+
+func (s spares[T]) put(v *T) {
+	select {
+	case s <- v:
+	default:
+	}
+}
+
+// maxArenaBytes bounds the arenas kept for reuse.
+const maxArenaBytes = 64 << 20
+
+// keep copies s into the arena. Growing never moves bytes already written
+// (a full buffer is left to the strings that point into it), so earlier
+// strings stay valid until the arena is released.
 func (a *pageArena) keep(s string) string {
-	a.text.WriteString(s)
-	all := a.text.String()
-	return all[len(all)-len(s):]
+	if s == "" {
+		return ""
+	}
+	if len(a.text)+len(s) > cap(a.text) {
+		a.text = make([]byte, 0, max(2*cap(a.text), len(s), 4096))
+	}
+	start := len(a.text)
+	a.text = append(a.text, s...)
+	return unsafe.String(&a.text[start], len(s))
+}
+
+// release gives the arena back: every string and object of its page is
+// invalid from then on.
+func (p *page) release() {
+	a := p.arena
+	if a == nil {
+		return
+	}
+	p.arena, p.objs = nil, nil
+	if cap(a.text) > maxArenaBytes {
+		return
+	}
+	clear(a.objs) // no pointers into old text linger in the spare
+	a.text, a.attrs, a.objs = a.text[:0], a.attrs[:0], a.objs[:0]
+	p.spare.put(a)
 }
 
 func (sc *scanner) pageObjects(p *page, size int) error {
 	if !sc.open('[') {
 		return fmt.Errorf("%w: imdata is not an array", errBadAnswer)
 	}
-	var a pageArena
-	// A dn and a modTs are about a sixth of an object's text.
-	a.text.Grow(size / 6)
+	a := p.spare.get()
+	p.arena = a
+	if cap(a.text) == 0 {
+		// A dn and a modTs are about a sixth of an object's text.
+		a.text = make([]byte, 0, size/6)
+	}
 	for i := 0; sc.more(']', i); i++ {
-		o, err := sc.pageObject(&a)
+		o, err := sc.pageObject(a)
 		if err != nil {
 			return err
 		}
-		p.objs = append(p.objs, o)
+		a.objs = append(a.objs, o)
 	}
+	p.objs = a.objs
 	return nil
 }
 

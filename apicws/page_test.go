@@ -37,9 +37,15 @@ func TestDecodePage(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := decodePage([]byte(tt.in))
+			got, err := decodePage([]byte(tt.in), nil)
 			if !errors.Is(err, tt.err) || (tt.err == nil && err != nil) {
 				t.Fatalf("error %v, want %v", err, tt.err)
+			}
+			if got != nil {
+				got.arena = nil
+				if len(got.objs) == 0 {
+					got.objs = nil
+				}
 			}
 			if tt.err == nil && !reflect.DeepEqual(got, tt.want) {
 				t.Fatalf("got %+v\nwant %+v", got, tt.want)
@@ -57,7 +63,7 @@ func FuzzDecodePage(f *testing.F) {
 	f.Add([]byte(`{"imdata":[{"error":{"attributes":{"code":"400","text":"x"}}}]}`))
 	f.Add([]byte(`{"imdata":[{"fvBD":{"attributes":{"d\u006e":"uni\/tn-\u00e9","modTs":"\ud83d\ude00"}}}]} `))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		p, err := decodePage(data)
+		p, err := decodePage(data, nil)
 		if err != nil {
 			return
 		}
@@ -84,15 +90,44 @@ func TestDecodePageKeepsNothingOfItsText(t *testing.T) {
 		`{"fvBD":{"attributes":{"dn":"uni/tn-a/BD-b","modTs":"2023-05-04T16:02:00.972-04:00","name":"b"}}},` +
 		`{"faultInst":{"attributes":{"dn":"topology/pod-1/node-1/fault-F1","lc":"raised","severity":"major"}}}]}`
 	data := []byte(text)
-	got, err := decodePage(data)
+	got, err := decodePage(data, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, _ := decodePage([]byte(text))
+	want, _ := decodePage([]byte(text), nil)
 	for i := range data {
 		data[i] = 'x'
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("the page changed with its buffer:\n got %+v\nwant %+v", got, want)
+	}
+}
+
+// A released page's arena serves the next page, which reads right: the
+// next page's objects never show the last one's text.
+func TestReleasedArenaIsReused(t *testing.T) {
+	spare := make(spares[pageArena], 1)
+	first, err := decodePage([]byte(`{"imdata":[{"fvBD":{"attributes":{"dn":"uni/tn-a/BD-first-with-a-long-name","modTs":"t1"}}}]}`), spare)
+	if err != nil {
+		t.Fatal(err)
+	}
+	arena := first.arena
+	first.release()
+	if first.objs != nil || first.arena != nil {
+		t.Fatal("a released page still holds its objects")
+	}
+	next, err := decodePage([]byte(`{"imdata":[{"fvBD":{"attributes":{"dn":"uni/tn-b/BD-2","modTs":"t2"}}},{"fvBD":{"attributes":{"dn":"uni/tn-c/BD-3"}}}]}`), spare)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if next.arena != arena {
+		t.Fatal("the released arena was not reused")
+	}
+	want := []event.Object{
+		{DN: "uni/tn-b/BD-2", Tenant: "b", Attrs: []event.Attr{{Name: "modTs", Value: "t2"}}},
+		{DN: "uni/tn-c/BD-3", Tenant: "c"},
+	}
+	if !reflect.DeepEqual(next.objs, want) {
+		t.Fatalf("got %+v\nwant %+v", next.objs, want)
 	}
 }

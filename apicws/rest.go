@@ -11,7 +11,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/aci-exporter/aci-exporter/event"
@@ -43,6 +42,11 @@ type rest struct {
 	http  *http.Client
 	base  string
 	token string
+	// Kept across pages: a snapshot of a million objects reads a hundred
+	// pages of megabytes each, whose buffers would otherwise be most of
+	// its garbage and page faults.
+	buffers spares[bytes.Buffer]
+	arenas  spares[pageArena]
 }
 
 // envelope is the APIC's answer shape.
@@ -212,12 +216,9 @@ type page struct {
 	objs  []event.Object
 	total int
 	subID string
+	arena *pageArena // holds objs and their strings; see release
+	spare spares[pageArena]
 }
-
-// pageBuffers are the read buffers of pages. A snapshot reads a hundred
-// pages of megabytes each: new buffers for each were most of the
-// exporter's page faults during a resync.
-var pageBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // maxPresizeBytes bounds the read buffer made ahead of an answer's bytes,
 // and the buffers kept for the next page.
@@ -227,10 +228,10 @@ const maxPresizeBytes = 64 << 20
 // a million objects), so they are read with the frame scanner and keep only
 // the dn and the fingerprint attributes; anything else goes the envelope way.
 func (r *rest) get(ctx context.Context, path string) (*page, error) {
-	buf := pageBuffers.Get().(*bytes.Buffer)
+	buf := r.buffers.get()
 	defer func() {
 		if buf.Cap() <= maxPresizeBytes { // a rare huge page is let go
-			pageBuffers.Put(buf) // decodePage copies what it keeps
+			r.buffers.put(buf) // decodePage copies what it keeps
 		}
 	}()
 	code, raw, err := r.send(ctx, http.MethodGet, path, nil, buf)
@@ -238,7 +239,7 @@ func (r *rest) get(ctx context.Context, path string) (*page, error) {
 		return nil, err
 	}
 	if code == http.StatusOK {
-		p, err := decodePage(raw)
+		p, err := decodePage(raw, r.arenas)
 		if !errors.Is(err, errPageError) {
 			return p, err
 		}

@@ -69,13 +69,13 @@ type (
 	subscribedMsg struct {
 		sub    Subscription
 		id     string
-		objs   []event.Object
+		page   *page
 		cutoff string
 	}
 	// pageMsg is one of those later pages.
 	pageMsg struct {
 		class string
-		objs  []event.Object
+		page  *page
 	}
 	// doneMsg says a subscription's snapshot is complete, every range of it.
 	doneMsg struct{ sub Subscription }
@@ -85,7 +85,7 @@ func newSession(c *Client, controller string) *session {
 	s := &session{
 		c:          c,
 		controller: controller,
-		rest:       &rest{http: c.http, base: strings.TrimSuffix(controller, "/")},
+		rest:       &rest{http: c.http, base: strings.TrimSuffix(controller, "/"), buffers: c.buffers, arenas: c.arenas},
 		ids:        make(map[string]string),
 		classes:    make(map[string]bool),
 		subClass:   make(map[string]string),

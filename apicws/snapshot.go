@@ -28,10 +28,10 @@ func (s *session) subscribeWhole(ctx context.Context, sub Subscription, out snap
 	if err != nil {
 		return err
 	}
-	full := len(msg.objs) == size
+	full := len(msg.page.objs) == size
 	if full {
 		s.c.paged[sub.Name] = true
-		msg.cutoff = msg.objs[size-1].DN
+		msg.cutoff = strings.Clone(msg.page.objs[size-1].DN) // the page is given back
 	}
 	if err := out(msg); err != nil {
 		return err
@@ -59,9 +59,9 @@ func (s *session) subscribeRanges(ctx context.Context, sub Subscription, out sna
 		if err != nil {
 			return err
 		}
-		full := len(msg.objs) == 2*size // outgrew its room: read the rest late
+		full := len(msg.page.objs) == 2*size // outgrew its room: read the rest late
 		if full {
-			msg.cutoff = msg.objs[2*size-1].DN
+			msg.cutoff = strings.Clone(msg.page.objs[2*size-1].DN) // the page is given back
 		}
 		if err := out(msg); err != nil {
 			return err
@@ -88,10 +88,11 @@ func (s *session) rangeEnd(ctx context.Context, sub Subscription, lower string, 
 	if err != nil {
 		return "", fmt.Errorf("snapshot range: %w", err)
 	}
+	defer p.release()
 	if len(p.objs) == 0 {
 		return "", nil
 	}
-	return p.objs[0].DN, nil
+	return strings.Clone(p.objs[0].DN), nil
 }
 
 // subscribeQuery makes one subscription and returns it with its answer.
@@ -107,7 +108,7 @@ func (s *session) subscribeQuery(ctx context.Context, sub Subscription, filter s
 	if p.subID == "" {
 		return subscribedMsg{}, fmt.Errorf("%w: no subscriptionId", errBadAnswer)
 	}
-	return subscribedMsg{sub: sub, id: p.subID, objs: p.objs}, nil
+	return subscribedMsg{sub: sub, id: p.subID, page: p}, nil
 }
 
 // readAfter hands on, in plain keyset pages, the objects after DN from and
@@ -120,13 +121,16 @@ func (s *session) readAfter(ctx context.Context, sub Subscription, from, to stri
 		if err != nil {
 			return fmt.Errorf("snapshot page: %w", err)
 		}
-		if err := out(pageMsg{sub.Class, p.objs}); err != nil {
+		n := len(p.objs)
+		if n == size {
+			from = strings.Clone(p.objs[size-1].DN) // the page is given back
+		}
+		if err := out(pageMsg{sub.Class, p}); err != nil {
 			return err
 		}
-		if len(p.objs) < size {
+		if n < size {
 			return nil
 		}
-		from = p.objs[size-1].DN
 	}
 }
 

@@ -385,11 +385,45 @@ func resync(dir string) {
 	fmt.Printf("resync: first snapshot of %d objects (pages of 10000) to /-/ready in %v (%.0f objects/s); CPU: exporter %v, apicsim+harness %v => bottleneck: %s\n",
 		int(n), ready.Round(time.Millisecond), n/ready.Seconds(), expCPU.Round(time.Millisecond), simCPU.Round(time.Millisecond), bottleneck)
 	fmt.Printf("resync: exporter RSS at %d objects: %.0f MiB (heap in use %.0f MiB); %.0f B/object of RSS\n", int(n), float64(rss)/(1<<20), heap/(1<<20), float64(rss)/n)
+	fmt.Printf("resync: exporter RSS peak during the first snapshot: %.0f MiB\n", float64(peakRSS(e.cmd.Process.Pid))/(1<<20))
 	time.Sleep(3 * time.Second) // let the exporter return snapshot garbage
 	rss, _ = procStat(e.cmd.Process.Pid)
 	text = e.scrape()
 	fmt.Printf("resync: exporter RSS 3 s later: %.0f MiB (heap in use %.0f MiB, idle and not yet released %.0f MiB)\n", float64(rss)/(1<<20),
 		value(text, "go_memstats_heap_inuse_bytes ")/(1<<20), (value(text, "go_memstats_heap_idle_bytes ")-value(text, "go_memstats_heap_released_bytes "))/(1<<20))
+
+	// A resync of the whole class: the socket dropped, a new session.
+	resetPeakRSS(e.cmd.Process.Pid)
+	resyncs := value(text, `aci_resyncs_total{fabric="resync",subscription="fvCEp"} `)
+	start = time.Now()
+	_, err := sim.DropSockets(apicsim.CloseNormal)
+	must(err)
+	for value(e.scrape(), `aci_resyncs_total{fabric="resync",subscription="fvCEp"} `) <= resyncs || value(e.scrape(), `aci_up{fabric="resync"} `) != 1 {
+		if time.Since(start) > 10*time.Minute {
+			log.Fatal("resync: no resync within 10 minutes")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	fmt.Printf("resync: a resync of %d objects after a socket drop took %v; exporter RSS peak during it: %.0f MiB\n",
+		int(n), time.Since(start).Round(time.Millisecond), float64(peakRSS(e.cmd.Process.Pid))/(1<<20))
+}
+
+// peakRSS returns a process's peak resident memory (VmHWM), in bytes.
+func peakRSS(pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	must(err)
+	for line := range strings.Lines(string(b)) {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.ParseInt(strings.Fields(v)[0], 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}
+
+// resetPeakRSS starts a process's VmHWM over from its RSS now.
+func resetPeakRSS(pid int) {
+	must(os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", pid), []byte("5"), 0))
 }
 
 // rssPhase measures the resident memory of the exporter's state at
