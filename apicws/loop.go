@@ -60,8 +60,7 @@ func (s *session) loop(frames <-chan frameMsg, ctl <-chan any) {
 			case subscribedMsg:
 				s.onSubscribed(m)
 			case pageMsg:
-				s.c.sink.Snapshot(m.class, m.page.objs)
-				m.page.release()
+				s.onPage(m.sub, m.page)
 			case doneMsg:
 				s.onDone(m.sub)
 			}
@@ -139,26 +138,28 @@ func (s *session) ours(ev event.Event) bool {
 	for _, id := range ev.SubscriptionIDs {
 		if name, ok := s.ids[id]; ok {
 			ours = true
-			s.touched[name] = true
+			if st := stampOf(ev.Attrs); st >= s.touched[name] {
+				s.touched[name] = st // an absent name reads "": touched either way
+			}
+			s.subEvents[name].Add(1)
 		}
 	}
-	if ours {
-		s.events[ev.Class].Add(1)
-	} else {
+	if !ours {
 		s.reject(ReasonUnknownSubscription, "ids "+join(ev.SubscriptionIDs))
 	}
 	return ours
 }
 
-// noteEvents stamps the last-event time of the subscriptions that had
-// events, once per batch rather than per event.
+// noteEvents stamps the last-event time and the newest change stamp of the
+// subscriptions that had events, once per batch rather than per event.
 func (s *session) noteEvents() {
 	if len(s.touched) == 0 {
 		return
 	}
 	now := time.Now()
-	for name := range s.touched {
+	for name, st := range s.touched {
 		s.c.sink.LastEvent(name, now)
+		s.newest.note(name, st)
 	}
 	clear(s.touched)
 }
@@ -202,13 +203,23 @@ func (s *session) newClassSync(class string) *classSync {
 func (s *session) onSubscribed(m subscribedMsg) {
 	cs := s.syncing[m.sub.Class]
 	cs.newIDs[m.id] = m.sub.Name
-	// Two subscriptions of a class may overlap; the sink keeps the first
-	// copy of a DN, which is the one taken when pushes started.
-	s.c.sink.Snapshot(m.sub.Class, m.page.objs)
-	m.page.release()
 	if m.cutoff != "" {
 		cs.cutoffs = append(cs.cutoffs, m.cutoff)
 	}
+	s.onPage(m.sub, m.page)
+}
+
+// onPage hands a snapshot page to the sink and notes its newest stamp.
+// Two subscriptions of a class may overlap; the sink keeps the first copy
+// of a DN, which is the one taken when pushes started.
+func (s *session) onPage(sub Subscription, p *page) {
+	newest := ""
+	for i := range p.objs {
+		newest = max(newest, stampOf(p.objs[i].Attrs))
+	}
+	s.newest.note(sub.Name, newest)
+	s.c.sink.Snapshot(sub.Class, p.objs)
+	p.release()
 }
 
 func (s *session) onDone(sub Subscription) {

@@ -167,7 +167,7 @@ func (s *session) subscribeAll(ctx context.Context, ctl chan<- any) error {
 	}
 	probe := time.NewTicker(s.c.cfg.ProbeInterval)
 	defer probe.Stop()
-	suspects := map[string]suspect{}
+	var p prober
 	for {
 		select {
 		case <-ctx.Done():
@@ -179,7 +179,14 @@ func (s *session) subscribeAll(ctx context.Context, ctl chan<- any) error {
 				}
 			}
 		case <-probe.C:
-			if err := s.probe(ctx, suspects); err != nil {
+			if p.confirm != nil {
+				continue // a second look is due first
+			}
+			if err := s.probe(ctx, &p, min(confirmDelay, s.c.cfg.ProbeInterval)); err != nil {
+				return err
+			}
+		case <-p.confirm:
+			if err := s.confirm(ctx, &p); err != nil {
 				return err
 			}
 		}
@@ -229,58 +236,6 @@ func (s *session) resubscribe(ctx context.Context, class string, ctl chan<- any)
 		}
 	}
 	return nil
-}
-
-// suspect is a class whose count differed at a probe.
-type suspect struct {
-	events uint64 // events accepted for the class by then
-	at     int64  // when (UnixNano)
-}
-
-// probe compares each unfiltered class's object count with the APIC's. A
-// subscription that the APIC dropped without telling (its refreshes still
-// answer 200) shows as a count that stays wrong while no event arrives and
-// the socket is alive (a pong came since): two probes in a row like that
-// subscribe the class again. A silent socket is the pinger's business.
-func (s *session) probe(ctx context.Context, suspects map[string]suspect) error {
-	for _, class := range s.probedClasses() {
-		p, err := s.rest.get(ctx, classQuery(class, "page=0", "page-size=1"))
-		if err != nil {
-			if sessionGone(err) {
-				return fmt.Errorf("probe %s: %w", class, err)
-			}
-			continue
-		}
-		p.release()
-		have := s.c.sink.Objects(class)
-		seen := s.events[class].Load()
-		if have < 0 || have == p.total {
-			delete(suspects, class)
-			continue
-		}
-		if last, ok := suspects[class]; ok && last.events == seen && s.lastRead.Load() > last.at {
-			s.c.log.Warn("Subscription silent while the APIC's count differs, subscribing again", "class", class, "apic", p.total, "tracked", have)
-			delete(suspects, class)
-			s.requestResubscribe(class)
-			continue
-		}
-		if last, ok := suspects[class]; !ok || last.events != seen {
-			suspects[class] = suspect{events: seen, at: time.Now().UnixNano()}
-		}
-	}
-	return nil
-}
-
-// probedClasses are the classes with an unfiltered subscription: their
-// tracked objects must match the APIC's class count.
-func (s *session) probedClasses() []string {
-	var out []string
-	for _, sub := range s.c.cfg.Subscriptions {
-		if sub.Filter == "" && !slices.Contains(out, sub.Class) {
-			out = append(out, sub.Class)
-		}
-	}
-	return out
 }
 
 // escapeFilter percent-encodes only what would break the URL. APICs are

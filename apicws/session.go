@@ -31,12 +31,13 @@ type session struct {
 	established bool // logged in, socket open and every class synced
 
 	// Owned by the loop.
-	ids      map[string]string         // live subscription id -> subscription name
-	classes  map[string]bool           // subscribed classes
-	subClass map[string]string         // subscription name -> class
-	syncing  map[string]*classSync     // classes being (re)subscribed
-	events   map[string]*atomic.Uint64 // events accepted per class, read by probes
-	touched  map[string]bool           // subscriptions with events in the batch at hand
+	ids       map[string]string         // live subscription id -> subscription name
+	classes   map[string]bool           // subscribed classes
+	subClass  map[string]string         // subscription name -> class
+	syncing   map[string]*classSync     // classes being (re)subscribed
+	subEvents map[string]*atomic.Uint64 // events accepted per subscription, read by probes
+	touched   map[string]string         // subscriptions with events in the batch at hand -> newest stamp among them
+	newest    newest                    // newest stamp seen per subscription, read by probes
 
 	// lastRead is when the socket last gave a frame or a pong (UnixNano):
 	// a probe only blames a subscription while the socket is alive.
@@ -50,6 +51,7 @@ type session struct {
 	subIDs  map[string][]string // subscription name -> ids to refresh
 	pending map[string]bool     // classes to subscribe again
 	resubs  chan struct{}       // wakes the subscriber for pending
+	pingNow chan struct{}       // asks the pinger for a ping now
 }
 
 // Messages from the reader and the subscriber to the loop.
@@ -74,8 +76,8 @@ type (
 	}
 	// pageMsg is one of those later pages.
 	pageMsg struct {
-		class string
-		page  *page
+		sub  Subscription
+		page *page
 	}
 	// doneMsg says a subscription's snapshot is complete, every range of it.
 	doneMsg struct{ sub Subscription }
@@ -90,16 +92,19 @@ func newSession(c *Client, controller string) *session {
 		classes:    make(map[string]bool),
 		subClass:   make(map[string]string),
 		syncing:    make(map[string]*classSync),
-		events:     make(map[string]*atomic.Uint64),
-		touched:    make(map[string]bool),
+		subEvents:  make(map[string]*atomic.Uint64),
+		touched:    make(map[string]string),
+		newest:     newest{m: make(map[string]*stamp)},
 		subIDs:     make(map[string][]string),
 		pending:    make(map[string]bool),
 		resubs:     make(chan struct{}, 1),
+		pingNow:    make(chan struct{}, 1),
 	}
 	for _, sub := range c.cfg.Subscriptions {
 		s.classes[sub.Class] = true
 		s.subClass[sub.Name] = sub.Class
-		s.events[sub.Class] = new(atomic.Uint64)
+		s.subEvents[sub.Name] = new(atomic.Uint64)
+		s.newest.m[sub.Name] = new(stamp)
 	}
 	for class := range s.classes {
 		s.newClassSync(class)
@@ -249,6 +254,8 @@ func readMessage(conn *websocket.Conn, buf *bytes.Buffer) ([]byte, error) {
 
 // ping keeps the socket's liveness visible: the APIC answers pings even
 // when it has no events to send.
+// A probe that suspects a subscription asks for a ping at once (pingNow),
+// so that the socket's liveness is known when it looks again.
 func (s *session) ping(ctx context.Context, conn *websocket.Conn) error {
 	t := time.NewTicker(s.c.cfg.PingInterval)
 	defer t.Stop()
@@ -257,9 +264,10 @@ func (s *session) ping(ctx context.Context, conn *websocket.Conn) error {
 		case <-ctx.Done():
 			return context.Cause(ctx)
 		case <-t.C:
-			if err := conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(10*time.Second)); err != nil {
-				return fmt.Errorf("websocket ping: %w", err)
-			}
+		case <-s.pingNow:
+		}
+		if err := conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(10*time.Second)); err != nil {
+			return fmt.Errorf("websocket ping: %w", err)
 		}
 	}
 }

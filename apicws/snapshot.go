@@ -125,7 +125,7 @@ func (s *session) readAfter(ctx context.Context, sub Subscription, from, to stri
 		if n == size {
 			from = strings.Clone(p.objs[size-1].DN) // the page is given back
 		}
-		if err := out(pageMsg{sub.Class, p}); err != nil {
+		if err := out(pageMsg{sub, p}); err != nil {
 			return err
 		}
 		if n < size {

@@ -81,10 +81,11 @@ type Fabric struct {
 	// frame and no pong for two intervals is given up (a half-open
 	// connection). Default 30 s.
 	PingInterval time.Duration `yaml:"ping_interval,omitempty"`
-	// ProbeInterval is how often each unfiltered class's object count is
-	// checked against the APIC's; a difference on two probes in a row with
-	// no event in between means the subscription died silently, and the
-	// class is subscribed again with a resync. Default 60 s.
+	// ProbeInterval is how often each subscription's newest change and
+	// object count are checked against the APIC's; a difference that a
+	// second look a few seconds later confirms, with no event in between,
+	// means the subscription died silently, and the class is subscribed
+	// again with a resync. Default 60 s.
 	ProbeInterval time.Duration `yaml:"probe_interval,omitempty"`
 }
 

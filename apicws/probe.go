@@ -1,0 +1,217 @@
+package apicws
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aci-exporter/aci-exporter/event"
+)
+
+// Dead subscriptions. An APIC can drop a subscription while its refreshes
+// still answer 200 (apic-protocol.md §3.3): its pushes just stop. Every
+// probe interval each subscription is compared with the APIC in one call,
+// its newest object by change stamp (with the count of its objects in the
+// answer's totalCount): a change the APIC holds but the exporter never saw,
+// or (unfiltered) a count that differs, makes it a suspect. A few seconds
+// later a second look confirms: the subscription is dead when no event
+// came for it since, the socket is alive, and the APIC still holds what it
+// never pushed. An event in flight at the first look has arrived by then,
+// so a healthy subscription is never made again for it.
+
+// confirmDelay is how long after a mismatch the second look comes (a
+// shorter probe interval shortens it too).
+const confirmDelay = 3 * time.Second
+
+// stampLen bounds a stored stamp; APIC stamps are 29 bytes.
+const stampLen = 47
+
+// stamp is a change stamp held without allocating: modTs, or
+// lastTransition where modTs stays "never" (faults). Stamps of one APIC
+// share one format and offset, so they compare as text.
+type stamp struct {
+	n uint8
+	b [stampLen]byte
+}
+
+func (st *stamp) String() string { return string(st.b[:st.n]) }
+
+// stampOf returns an object's change stamp, or "" when it has none.
+func stampOf(attrs []event.Attr) string {
+	var mod, last string
+	for _, a := range attrs {
+		switch a.Name {
+		case "modTs":
+			mod = a.Value
+		case "lastTransition":
+			last = a.Value
+		}
+	}
+	if mod == "never" {
+		return last
+	}
+	return mod
+}
+
+// newest holds the newest stamp seen per subscription, from its snapshot
+// and its events. The loop writes it, once per batch; the prober reads it.
+type newest struct {
+	mu sync.Mutex
+	m  map[string]*stamp
+}
+
+func (nw *newest) note(name, v string) {
+	if v == "" {
+		return
+	}
+	nw.mu.Lock()
+	if st := nw.m[name]; st != nil && st.String() < v {
+		st.n = uint8(copy(st.b[:], v))
+	}
+	nw.mu.Unlock()
+}
+
+func (nw *newest) get(name string) string {
+	nw.mu.Lock()
+	defer nw.mu.Unlock()
+	if st := nw.m[name]; st != nil {
+		return st.String()
+	}
+	return ""
+}
+
+// look is what one probe saw of a subscription.
+type look struct {
+	at     int64  // when (UnixNano)
+	events uint64 // events accepted for the subscription by then
+	total  int    // the APIC's count
+	newest string // the APIC's newest stamp
+	behind bool   // the APIC holds a change the exporter has not seen
+	count  bool   // the counts differ (unfiltered subscriptions only)
+}
+
+// prober holds the suspects between a probe and its second look.
+type prober struct {
+	suspects map[string]look // by subscription name
+	confirm  <-chan time.Time
+	byStamp  map[string]string // subscriptions whose stamp is lastTransition
+}
+
+// probe looks at every subscription and schedules a second look, after
+// delay, at those that differ.
+func (s *session) probe(ctx context.Context, p *prober, delay time.Duration) error {
+	p.suspects = map[string]look{}
+	for _, sub := range s.c.cfg.Subscriptions {
+		l, ok, err := s.look(ctx, sub, p)
+		if err != nil {
+			return err
+		}
+		if ok && (l.behind || l.count) {
+			p.suspects[sub.Name] = l
+		}
+	}
+	if len(p.suspects) > 0 {
+		p.confirm = time.After(delay)
+		select { // a pong by then shows the socket alive
+		case s.pingNow <- struct{}{}:
+		default:
+		}
+	}
+	return nil
+}
+
+// confirm takes the second look at the suspects: one still behind or off
+// count, with no event for it since the first look while the socket
+// delivered, is dead; its class is subscribed again.
+func (s *session) confirm(ctx context.Context, p *prober) error {
+	p.confirm = nil
+	for _, sub := range s.c.cfg.Subscriptions {
+		first, ok := p.suspects[sub.Name]
+		if !ok {
+			continue
+		}
+		now, ok, err := s.look(ctx, sub, p)
+		if err != nil {
+			return err
+		}
+		quiet := now.events == first.events && s.lastRead.Load() > first.at
+		// Behind still the change seen at the first look: it would have
+		// come by now.
+		behind := first.behind && s.newest.get(sub.Name) < first.newest
+		if ok && quiet && (behind || first.count && now.count) {
+			s.c.log.Warn("Subscription silent while the APIC holds changes it never pushed, subscribing again",
+				"subscription", sub.Name, "class", sub.Class, "apic_newest", first.newest, "newest_seen", s.newest.get(sub.Name), "apic_count", now.total)
+			s.requestResubscribe(sub.Class)
+		}
+	}
+	p.suspects = nil
+	return nil
+}
+
+// look asks the APIC for a subscription's newest object and count, in one
+// call, and compares them with what the exporter holds. ok is false when
+// they cannot be compared (a snapshot in progress, a refused query).
+func (s *session) look(ctx context.Context, sub Subscription, p *prober) (look, bool, error) {
+	l := look{at: time.Now().UnixNano(), events: s.subEvents[sub.Name].Load()}
+	attr := "modTs"
+	if p.byStamp[sub.Name] != "" {
+		attr = p.byStamp[sub.Name]
+	}
+	top, total, err := s.newestObject(ctx, sub, attr)
+	if err == nil && attr == "modTs" && stampOfModTs(top) == "never" {
+		// Faults keep modTs "never": their stamp is lastTransition.
+		if p.byStamp == nil {
+			p.byStamp = map[string]string{}
+		}
+		p.byStamp[sub.Name] = "lastTransition"
+		top, total, err = s.newestObject(ctx, sub, "lastTransition")
+	}
+	if err != nil {
+		if sessionGone(err) {
+			return l, false, fmt.Errorf("probe %s: %w", sub.Name, err)
+		}
+		return l, false, nil
+	}
+	l.total, l.newest = total, stampOf(top)
+	l.behind = l.newest > s.newest.get(sub.Name)
+	if sub.Filter == "" {
+		have := s.c.sink.Objects(sub.Class)
+		if have < 0 {
+			return l, false, nil
+		}
+		l.count = have != total
+	}
+	return l, true, nil
+}
+
+func stampOfModTs(attrs []event.Attr) string {
+	for _, a := range attrs {
+		if a.Name == "modTs" {
+			return a.Value
+		}
+	}
+	return ""
+}
+
+// newestObject returns the attributes of the subscription's newest object
+// by attr (nil for none) and the count of its objects.
+func (s *session) newestObject(ctx context.Context, sub Subscription, attr string) ([]event.Attr, int, error) {
+	opts := []string{"order-by=" + sub.Class + "." + attr + "|desc", "page=0", "page-size=1"}
+	if sub.Filter != "" {
+		opts = append(opts, "query-target-filter="+escapeFilter(sub.Filter))
+	}
+	p, err := s.rest.get(ctx, classQuery(sub.Class, opts...))
+	if err != nil {
+		return nil, 0, err
+	}
+	defer p.release()
+	var attrs []event.Attr
+	if len(p.objs) > 0 {
+		for _, a := range p.objs[0].Attrs {
+			attrs = append(attrs, event.Attr{Name: a.Name, Value: strings.Clone(a.Value)})
+		}
+	}
+	return attrs, p.total, nil
+}
