@@ -112,6 +112,9 @@ type Client struct {
 	log    *slog.Logger
 	logged map[string]time.Time // when each rejection reason was last logged
 	paged  map[string]bool      // subscriptions whose class needs DN ranges
+	// byNumber: the APIC refused DN filters, so large classes are read by
+	// page number, with one subscription each, instead of DN ranges.
+	byNumber bool
 }
 
 // New returns a client for a fabric; Run starts it.
