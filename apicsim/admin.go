@@ -25,6 +25,7 @@ import (
 //	POST /faults/throttle-logins?on=B
 //	POST /faults/latency?duration=D             e.g. 250ms
 //	POST /faults/early-push?on=B
+//	POST /faults/refuse-comparisons?on=B        gt, ge, lt, le filters answer 400
 //	POST /faults/inject-frame?kind=K            invalid-json, no-dn, unknown-class, unknown-id
 func (s *Sim) AdminHandler(churn func(rate float64)) http.Handler {
 	mux := http.NewServeMux()
@@ -90,15 +91,18 @@ func (s *Sim) adminFault(name string, r *http.Request) (string, error) {
 			return fmt.Sprintf("controller %d killed", i), s.KillController(i)
 		}
 		return fmt.Sprintf("controller %d revived", i), s.ReviveController(i)
-	case "throttle-logins", "early-push":
+	case "throttle-logins", "early-push", "refuse-comparisons":
 		on, err := strconv.ParseBool(q.Get("on"))
 		if err != nil {
 			return "", fmt.Errorf("on must be true or false")
 		}
-		if name == "throttle-logins" {
+		switch name {
+		case "throttle-logins":
 			s.ThrottleLogins(on)
-		} else {
+		case "early-push":
 			s.SetEarlyPush(on)
+		default:
+			s.SetRefuseComparisons(on)
 		}
 		return fmt.Sprintf("%s %t", name, on), nil
 	case "latency":

@@ -38,6 +38,8 @@ func TestAdminHandler(t *testing.T) {
 		{"/faults/throttle-logins?on=true", 200, "throttle-logins true"},
 		{"/faults/throttle-logins?on=false", 200, "throttle-logins false"},
 		{"/faults/early-push?on=maybe", 400, "on must be true or false"},
+		{"/faults/refuse-comparisons?on=true", 200, "refuse-comparisons true"},
+		{"/faults/refuse-comparisons?on=false", 200, "refuse-comparisons false"},
 		{"/faults/latency?duration=0s", 200, "latency 0s"},
 		{"/faults/refresh-failure?shape=error200", 200, "refresh failure set to error200"},
 		{"/faults/refresh-failure?shape=bogus", 400, `unknown refresh failure "bogus" (want http400, error200 or silent200)`},

@@ -48,10 +48,11 @@ func (m CloseMode) how() (closeHow, error) {
 
 // faultState holds the faults switched on. Guarded by Sim.mu.
 type faultState struct {
-	refreshFailure RefreshFailure
-	throttleLogins bool
-	earlyPush      bool
-	latency        time.Duration
+	refreshFailure    RefreshFailure
+	throttleLogins    bool
+	earlyPush         bool
+	refuseComparisons bool
+	latency           time.Duration
 }
 
 // DropSockets closes every open socket the given way while REST keeps
@@ -186,6 +187,14 @@ func (s *Sim) latency() time.Duration {
 func (s *Sim) SetEarlyPush(on bool) {
 	s.mu.Lock()
 	s.faults.earlyPush = on
+	s.mu.Unlock()
+}
+
+// SetRefuseComparisons makes queries whose query-target-filter uses gt,
+// ge, lt or le fail with 400 (see Config.RefuseComparisons).
+func (s *Sim) SetRefuseComparisons(on bool) {
+	s.mu.Lock()
+	s.faults.refuseComparisons = on
 	s.mu.Unlock()
 }
 

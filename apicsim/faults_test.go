@@ -216,3 +216,42 @@ func mustJSON(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
 }
+
+// TestRefuseComparisons: gt, ge, lt and le anywhere in a filter answer 400
+// in the APIC's error envelope, and a refused subscribe makes no
+// subscription; other operators and paging by number keep working.
+func TestRefuseComparisons(t *testing.T) {
+	s := newSim(t, Config{RefuseComparisons: true})
+	for _, dn := range []string{"uni/tn-a", "uni/tn-b", "uni/tn-c"} {
+		s.mustCreate(t, "fvTenant", dn)
+	}
+	c := newClient(t, s, 0)
+	c.mustLogin()
+	for _, tc := range []struct{ filter, op string }{
+		{`gt(fvTenant.dn,"uni/tn-a")`, "gt"},
+		{`ge(fvTenant.dn,"uni/tn-a")`, "ge"},
+		{`and(eq(fvTenant.name,"b"),lt(fvTenant.dn,"uni/tn-c"))`, "lt"},
+		{`or(eq(fvTenant.name,"b"),not(le(fvTenant.dn,"uni/tn-c")))`, "le"},
+	} {
+		r := c.get("/api/class/fvTenant.json?order-by=fvTenant.dn|asc&page=0&page-size=2&subscription=yes&query-target-filter=" + tc.filter)
+		want := "Unable to process the query, unsupported operator " + tc.op + " in query-target-filter"
+		if r.code != http.StatusBadRequest || r.errorText() != want || r.body["totalCount"] != "1" {
+			t.Errorf("%s: %d %s, want 400 %q", tc.filter, r.code, r.raw, want)
+		}
+	}
+	if n := s.Status().Subscriptions; n != 0 {
+		t.Errorf("refused subscribes made %d subscriptions", n)
+	}
+	for _, path := range []string{
+		`/api/class/fvTenant.json?query-target-filter=or(eq(fvTenant.dn,"uni/tn-a"),ne(fvTenant.dn,"x"),wcard(fvTenant.dn,"tn-"))`,
+		"/api/class/fvTenant.json?order-by=fvTenant.dn|asc&page=1&page-size=2",
+	} {
+		if r := c.get(path); r.code != http.StatusOK {
+			t.Errorf("%s: %d %s", path, r.code, r.raw)
+		}
+	}
+	s.SetRefuseComparisons(false)
+	if r := c.get(`/api/class/fvTenant.json?query-target-filter=gt(fvTenant.dn,"uni/tn-a")`); r.code != http.StatusOK || len(r.imdata()) != 2 {
+		t.Errorf("switched off: %d %s", r.code, r.raw)
+	}
+}

@@ -201,3 +201,26 @@ func (p *filterParser) compare(op string) (filter, error) {
 	}
 	return cmpFilter{op: op, class: class, attr: attr, value: value}, nil
 }
+
+// comparison returns the first gt, ge, lt or le in f, "" when there is none.
+func comparison(f filter) string {
+	var args []filter
+	switch f := f.(type) {
+	case cmpFilter:
+		if f.op == "gt" || f.op == "ge" || f.op == "lt" || f.op == "le" {
+			return f.op
+		}
+	case notFilter:
+		args = []filter{f.f}
+	case andFilter:
+		args = f
+	case orFilter:
+		args = f
+	}
+	for _, g := range args {
+		if op := comparison(g); op != "" {
+			return op
+		}
+	}
+	return ""
+}

@@ -3,6 +3,7 @@ package apicsim
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -232,3 +233,11 @@ type queryResult struct {
 
 //lint:ignore ST1005 the APIC's own text, answered verbatim
 var errTooBig = errors.New(textTooBig)
+
+// comparisonRefused is the answer of an APIC that does not take an
+// operator. No capture of a real one is known; the text follows the
+// APIC's "Unable to process the query" answers.
+func comparisonRefused(op string) error {
+	//lint:ignore ST1005 the APIC's own style of text, answered verbatim
+	return fmt.Errorf("Unable to process the query, unsupported operator %s in query-target-filter", op)
+}

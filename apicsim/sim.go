@@ -44,6 +44,11 @@ type Config struct {
 	BatchSize     int     // objects per frame at most; default 1 (as captured)
 	LoginRate     float64 // logins per second per controller before 503; 0: unlimited
 	Version       string  // default "5.2(7g)"
+	// RefuseComparisons answers a query-target-filter with gt, ge, lt or le
+	// with 400, as an older APIC or a filtering proxy might: clients that
+	// page by DN must fall back to page numbers. SetRefuseComparisons
+	// switches it later.
+	RefuseComparisons bool
 
 	// TLS: a certificate to serve; when nil one is made with a fresh CA.
 	Certificate *tls.Certificate
@@ -123,7 +128,7 @@ func New(cfg Config) (*Sim, error) {
 		truth:   make(map[string]*userTruth),
 		nextSub: 72057594037927937, // APIC ids are large decimals
 		rng:     rand.New(rand.NewPCG(uint64(cfg.Now().UnixNano()), 1)),
-		faults:  faultState{refreshFailure: RefreshHTTP400},
+		faults:  faultState{refreshFailure: RefreshHTTP400, refuseComparisons: cfg.RefuseComparisons},
 	}
 	var err error
 	if s.tlsCfg, s.caPEM, err = serverTLS(cfg.Certificate); err != nil {

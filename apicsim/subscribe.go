@@ -8,6 +8,9 @@ import (
 
 // runQuery evaluates a query against the store. Called with s.mu held.
 func (s *Sim) runQuery(q *query) (*queryResult, error) {
+	if op := comparison(q.filter); op != "" && s.faults.refuseComparisons {
+		return nil, comparisonRefused(op)
+	}
 	if res, ok := s.dnRangeQuery(q); ok {
 		return res, nil
 	}

@@ -129,6 +129,9 @@ type Client struct {
 	// the next page while the loop applies the last.
 	buffers spares[bytes.Buffer]
 	arenas  spares[pageArena]
+	// byNumber: the APIC refused DN filters, so large classes are read by
+	// page number, with one subscription each, instead of DN ranges.
+	byNumber bool
 }
 
 // New returns a client for a fabric; Run starts it.

@@ -203,7 +203,7 @@ func (s *session) subscribeOne(ctx context.Context, sub Subscription, ctl chan<-
 		return send(ctx, ctl, msg)
 	}
 	var err error
-	if s.c.paged[sub.Name] {
+	if s.c.paged[sub.Name] && !s.c.byNumber {
 		err = s.subscribeRanges(ctx, sub, emit)
 	} else {
 		err = s.subscribeWhole(ctx, sub, emit)

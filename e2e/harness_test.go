@@ -61,16 +61,22 @@ const allClasses = "fvTenant fvAp fvAEPg fvBD fvCtx fvSubnet vzBrCP l3extOut fvC
 
 func newFabric(t *testing.T, name string, cfg apicsim.Config, profile string, seed int64) *fabric {
 	t.Helper()
+	p, err := apicsim.ProfileByName(profile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return newFabricOf(t, name, cfg, p, seed)
+}
+
+// newFabricOf is newFabric with a profile of the test's own.
+func newFabricOf(t *testing.T, name string, cfg apicsim.Config, p apicsim.Profile, seed int64) *fabric {
+	t.Helper()
 	cfg.Users = map[string]string{"monitoring": "s3cret-" + name}
 	sim, err := apicsim.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { sim.Close() })
-	p, err := apicsim.ProfileByName(profile)
-	if err != nil {
-		t.Fatal(err)
-	}
 	if err := sim.Populate(p, seed); err != nil {
 		t.Fatal(err)
 	}
@@ -199,14 +205,18 @@ func key(name string, labels []*dto.LabelPair) string {
 
 var truthFamilies = []string{"aci_objects", "aci_object_changes_total", "aci_object_resync_changes_total"}
 
-// truth renders the simulator's ground truth for the fabric.
-func (f *fabric) truth(t *testing.T) series {
+// truth renders the simulator's ground truth for the fabric: the families
+// asked for, all three by default.
+func (f *fabric) truth(t *testing.T, families ...string) series {
 	t.Helper()
+	if len(families) == 0 {
+		families = truthFamilies
+	}
 	var b bytes.Buffer
 	if err := f.sim.Truth("monitoring").WriteText(&b, f.name); err != nil {
 		t.Fatal(err)
 	}
-	s, err := parse(&b, truthFamilies...)
+	s, err := parse(&b, families...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -244,11 +254,17 @@ func diff(got, want series) string {
 // for the fabric equal the simulator's ground truth, exactly.
 func assertTruth(t *testing.T, e *exporter, f *fabric) {
 	t.Helper()
+	assertFamilies(t, e, f, truthFamilies...)
+}
+
+// assertFamilies is assertTruth for some of the truth's families.
+func assertFamilies(t *testing.T, e *exporter, f *fabric, families ...string) {
+	t.Helper()
 	var last string
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		want := f.truth(t)
-		got, err := e.scrape(truthFamilies...)
+		want := f.truth(t, families...)
+		got, err := e.scrape(families...)
 		if err == nil {
 			if last = diff(got.only(f.name), want); last == "" {
 				if len(want) == 0 {

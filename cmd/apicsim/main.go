@@ -46,6 +46,7 @@ type options struct {
 	batch         int
 	loginRate     float64
 	maxResultSize int
+	refuseCmp     bool
 }
 
 func run(args []string, stdout io.Writer) int {
@@ -70,6 +71,7 @@ func run(args []string, stdout io.Writer) int {
 	app.Flag("push.batch-size", "Objects per frame at most when changes queue up.").Default("1").IntVar(&o.batch)
 	app.Flag("login.rate-limit", "Logins per second per controller before 503; 0 for none.").Default("0").Float64Var(&o.loginRate)
 	app.Flag("query.max-result-size", "Unpaged queries over this many objects fail with 400.").Default("100000").IntVar(&o.maxResultSize)
+	app.Flag("query.refuse-comparisons", "Answer filters with gt, ge, lt or le with 400, like an APIC or proxy that refuses them.").BoolVar(&o.refuseCmp)
 	logCfg := &promslog.Config{}
 	promslogflag.AddFlags(app, logCfg)
 	if _, err := app.Parse(args); err != nil {
@@ -103,6 +105,7 @@ func serve(ctx context.Context, o options, stdout io.Writer, logger *slog.Logger
 		BatchSize:           o.batch,
 		LoginRate:           o.loginRate,
 		MaxResultSize:       o.maxResultSize,
+		RefuseComparisons:   o.refuseCmp,
 	}
 	if o.certFile != "" {
 		cert, err := tls.LoadX509KeyPair(o.certFile, o.keyFile)

@@ -23,6 +23,7 @@ func TestServe(t *testing.T) {
 		controllers: 2, listen: []string{"127.0.0.1:0"}, adminListen: "127.0.0.1:0",
 		profile: "demo", churnRate: 5, seed: 3, username: "admin", password: "secret", caFile: ca,
 		refresh: 600 * time.Second, maxLifetime: 24 * time.Hour, subTimeout: time.Minute, batch: 1, maxResultSize: 100000,
+		refuseCmp: true,
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
@@ -63,6 +64,16 @@ func TestServe(t *testing.T) {
 		resp.Body.Close()
 		if resp.StatusCode != 200 || !strings.Contains(string(b), `"token":"`) {
 			t.Fatalf("login on %s: %d %s", name, resp.StatusCode, b)
+		}
+		// --query.refuse-comparisons: a DN bound is refused.
+		req, _ := http.NewRequest(http.MethodGet, lines[name]+`/api/class/fvTenant.json?query-target-filter=gt(fvTenant.dn,"uni/tn-a")`, nil)
+		req.AddCookie(resp.Cookies()[0])
+		if resp, err = hc.Do(req); err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest {
+			t.Fatalf("a gt filter on %s: %d, want 400", name, resp.StatusCode)
 		}
 	}
 	adminURL, _, _ := strings.Cut(lines["admin"], " ")
