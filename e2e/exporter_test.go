@@ -119,6 +119,14 @@ func TestReadyLandingAndSecrets(t *testing.T) {
 		t.Fatalf("landing page: %d\n%s", code, page)
 	}
 	_, metrics := e.get("/metrics")
+	// From its first snapshot on, every class has its resync counters, at 0.
+	for _, class := range strings.Fields(allClasses) {
+		for _, status := range []string{"created", "modified", "deleted"} {
+			if s := `aci_object_resync_changes_total{class="` + class + `",fabric="prod",status="` + status + `"} 0`; !strings.Contains(metrics, s+"\n") {
+				t.Errorf("/metrics lacks %s", s)
+			}
+		}
+	}
 	for _, where := range []string{e.Out.String(), metrics, page} {
 		if strings.Contains(where, "s3cret-prod") {
 			t.Fatal("the password leaked")
