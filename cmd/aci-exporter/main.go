@@ -34,6 +34,7 @@ const defaultAddress = ":9648"
 func main() { os.Exit(run(os.Args[1:], os.Stdout)) }
 
 func run(args []string, stdout io.Writer) int {
+	stampVersion()
 	app := kingpin.New("aci-exporter", "Prometheus exporter for Cisco ACI that streams APIC events instead of polling.")
 	app.HelpFlag.Short('h')
 	app.Version(version.Print("aci_exporter"))
