@@ -41,6 +41,7 @@ func run(args []string, stdout io.Writer) int {
 	configFile := app.Flag("config.file", "Configuration file.").Default("aci-exporter.yml").String()
 	configCheck := app.Flag("config.check", "Check the configuration file and exit.").Bool()
 	metricsPath := app.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").String()
+	maxRequests := app.Flag("web.max-requests", "Maximum number of parallel scrape requests. Use 0 to disable.").Default("40").Int()
 	demo := app.Flag("demo", "Run an embedded simulated fabric with steady churn and export it; no configuration needed.").Bool()
 	demoListen := app.Flag("demo.listen-address", "Address of the demo's simulated APIC.").Default("127.0.0.1:0").String()
 	var backoff backoffFlags
@@ -51,6 +52,10 @@ func run(args []string, stdout io.Writer) int {
 	promslogflag.AddFlags(app, logCfg)
 	if _, err := app.Parse(args); err != nil {
 		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	if *maxRequests < 0 {
+		fmt.Fprintln(os.Stderr, "--web.max-requests must be 0 (no limit) or more, not", *maxRequests)
 		return 2
 	}
 	logger := promslog.New(logCfg)
@@ -109,7 +114,7 @@ func run(args []string, stdout io.Writer) int {
 	go reloader(ctx, load, s, reloads, reloadCh, logger)
 
 	srv := &http.Server{
-		Handler:           newMux(reg, coll, s, reloadCh, *metricsPath, logger),
+		Handler:           newMux(reg, coll, s, reloadCh, *metricsPath, *maxRequests, logger),
 		ReadHeaderTimeout: time.Minute,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelError),
 	}
