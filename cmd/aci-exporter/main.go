@@ -70,6 +70,7 @@ func run(args []string, stdout io.Writer) int {
 	}
 	logger.Info("Starting aci_exporter", "version", version.Info())
 	logger.Info("Build context", "build_context", version.BuildContext())
+	setMemoryLimit(logger)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
