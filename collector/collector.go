@@ -125,8 +125,12 @@ func (f *Fabric) collectState(ch chan<- prometheus.Metric) {
 	s := f.st
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	for k, v := range s.resyncs {
-		counter(ch, resyncChangesDesc, v, f.name, k.class, k.status.String())
+	// Every status of every class from its first snapshot on, at 0 until
+	// a resync finds a change: rate() and absent() need the series.
+	for class := range s.classes {
+		for _, st := range [...]event.Status{event.StatusCreated, event.StatusModified, event.StatusDeleted} {
+			counter(ch, resyncChangesDesc, s.resyncs[resyncKey{class, st}], f.name, class, st.String())
+		}
 	}
 	if s.max > 0 {
 		gauge(ch, limitDesc, float64(s.max), f.name)
@@ -160,7 +164,10 @@ func Gatherer(reg prometheus.Gatherer, c *Collector) prometheus.Gatherer {
 }
 
 // appendState adds the fabric's aci_objects and aci_object_changes_total
-// series, in label order (class, then status, then tenant). The series of
+// series, in label order (class, then status, then tenant). A tenant that
+// has shown in a class has a change series per status, at 0 until its
+// first change of that status, so rate() counts that first one too; its
+// aci_objects series is there while it has objects. The series of
 // a family are allocated together in three slabs, not three allocations
 // per series.
 func (f *Fabric) appendState(objects, changes *dto.MetricFamily) {
@@ -170,15 +177,10 @@ func (f *Fabric) appendState(objects, changes *dto.MetricFamily) {
 	classes := slices.Sorted(maps.Keys(s.classes))
 	nobj, nchg := 0, 0
 	for _, cs := range s.classes {
+		nchg += len(cs.order) * len(statusPairs)
 		for _, id := range cs.order {
-			ts := cs.tenants[id]
-			if ts.objects > 0 {
+			if cs.tenants[id].objects > 0 {
 				nobj++
-			}
-			for _, n := range ts.changes {
-				if n > 0 {
-					nchg++
-				}
 			}
 		}
 	}
@@ -196,9 +198,8 @@ func (f *Fabric) appendState(objects, changes *dto.MetricFamily) {
 		cs := s.classes[class]
 		for _, st := range [...]event.Status{event.StatusCreated, event.StatusDeleted, event.StatusModified} { // label order
 			for _, id := range cs.order {
-				if ts := cs.tenants[id]; ts.changes[st-1] > 0 {
-					changes.Metric = append(changes.Metric, chg.add(ts.chgLabels[st-1][:], float64(ts.changes[st-1])))
-				}
+				ts := cs.tenants[id]
+				changes.Metric = append(changes.Metric, chg.add(ts.chgLabels[st-1][:], float64(ts.changes[st-1])))
 			}
 		}
 	}

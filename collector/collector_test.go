@@ -91,10 +91,15 @@ aci_objects{class="fvBD",fabric="prod",tenant="a"} 2
 aci_objects{class="fvBD",fabric="prod",tenant="c"} 1
 # HELP aci_object_changes_total Object changes seen, live or recovered by a resync.
 # TYPE aci_object_changes_total counter
+aci_object_changes_total{class="fvBD",fabric="prod",status="created",tenant="a"} 0
 aci_object_changes_total{class="fvBD",fabric="prod",status="created",tenant="b"} 1
 aci_object_changes_total{class="fvBD",fabric="prod",status="created",tenant="c"} 1
+aci_object_changes_total{class="fvBD",fabric="prod",status="deleted",tenant="a"} 0
 aci_object_changes_total{class="fvBD",fabric="prod",status="deleted",tenant="b"} 2
+aci_object_changes_total{class="fvBD",fabric="prod",status="deleted",tenant="c"} 0
 aci_object_changes_total{class="fvBD",fabric="prod",status="modified",tenant="a"} 2
+aci_object_changes_total{class="fvBD",fabric="prod",status="modified",tenant="b"} 0
+aci_object_changes_total{class="fvBD",fabric="prod",status="modified",tenant="c"} 0
 # HELP aci_object_resync_changes_total Object changes recovered by a resync diff instead of seen live.
 # TYPE aci_object_resync_changes_total counter
 aci_object_resync_changes_total{class="fvBD",fabric="prod",status="created"} 1
@@ -103,6 +108,57 @@ aci_object_resync_changes_total{class="fvBD",fabric="prod",status="modified"} 1
 `
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "aci_objects", "aci_object_changes_total", "aci_object_resync_changes_total"); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestSeriesAtZeroFromTheStart: every series whose labels are known exists
+// at 0 before its first event, so rate() counts that event and absent()
+// rules do not fire on a healthy fabric. The change counters of a class
+// exist from its first snapshot on, per status; only the two timestamps
+// wait for a time to report.
+func TestSeriesAtZeroFromTheStart(t *testing.T) {
+	f, reg := newTestFabric()
+	f.Resync("fvTenant", []event.Object{obj("uni/tn-a"), obj("uni/infra")})
+	want := `
+# HELP aci_object_changes_total Object changes seen, live or recovered by a resync.
+# TYPE aci_object_changes_total counter
+aci_object_changes_total{class="fvTenant",fabric="prod",status="created",tenant=""} 0
+aci_object_changes_total{class="fvTenant",fabric="prod",status="created",tenant="a"} 0
+aci_object_changes_total{class="fvTenant",fabric="prod",status="deleted",tenant=""} 0
+aci_object_changes_total{class="fvTenant",fabric="prod",status="deleted",tenant="a"} 0
+aci_object_changes_total{class="fvTenant",fabric="prod",status="modified",tenant=""} 0
+aci_object_changes_total{class="fvTenant",fabric="prod",status="modified",tenant="a"} 0
+# HELP aci_object_resync_changes_total Object changes recovered by a resync diff instead of seen live.
+# TYPE aci_object_resync_changes_total counter
+aci_object_resync_changes_total{class="fvTenant",fabric="prod",status="created"} 0
+aci_object_resync_changes_total{class="fvTenant",fabric="prod",status="deleted"} 0
+aci_object_resync_changes_total{class="fvTenant",fabric="prod",status="modified"} 0
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "aci_object_changes_total", "aci_object_resync_changes_total"); err != nil {
+		t.Fatal(err)
+	}
+	// fvBD has had no snapshot: no series for it yet. Every other family
+	// is there, one series per fabric, controller, subscription or reason.
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int{}
+	for _, mf := range mfs {
+		got[mf.GetName()] = len(mf.Metric)
+	}
+	for name, n := range map[string]int{
+		"aci_objects": 2, "aci_object_changes_total": 6, "aci_object_resync_changes_total": 3,
+		"aci_objects_limit_reached": 1, "aci_objects_over_limit_total": 1, "aci_up": 1,
+		"aci_subscription_up": 2, "aci_subscription_refreshes_total": 2, "aci_subscription_refresh_failures_total": 2, "aci_resyncs_total": 2,
+		"aci_websocket_connected": 1, "aci_websocket_connects_total": 1, "aci_websocket_disconnects_total": 1,
+		"aci_websocket_messages_total": 1, "aci_websocket_message_errors_total": 1,
+		"aci_logins_total": 1, "aci_login_failures_total": 1, "aci_token_refreshes_total": 1, "aci_token_refresh_failures_total": 1,
+		"aci_subscription_last_event_timestamp_seconds": 0, "aci_session_expiry_timestamp_seconds": 0,
+	} {
+		if got[name] != n {
+			t.Errorf("%s: %d series, want %d", name, got[name], n)
+		}
 	}
 }
 

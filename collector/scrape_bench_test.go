@@ -17,11 +17,11 @@ import (
 )
 
 // scrapeFabric returns a fabric with about `series` aci_* series: per
-// (class, tenant) pair one aci_objects gauge and one
-// aci_object_changes_total counter.
+// (class, tenant) pair one aci_objects gauge and three
+// aci_object_changes_total counters (one of them non-zero).
 func scrapeFabric(series int) *Fabric {
 	const classes = 10
-	tenants := series / 2 / classes
+	tenants := series / 4 / classes
 	var subs []Subscription
 	for c := range classes {
 		subs = append(subs, Subscription{Name: "class" + strconv.Itoa(c), Class: "class" + strconv.Itoa(c)})

@@ -1,6 +1,9 @@
 package e2e
 
 import (
+	"debug/buildinfo"
+	"fmt"
+	"html"
 	"io"
 	"net/http"
 	"os"
@@ -33,6 +36,47 @@ func TestConfigCheck(t *testing.T) {
 	}
 	if strings.Contains(string(out), "hunter2-secret") {
 		t.Fatalf("the password reached the output:\n%s", out)
+	}
+}
+
+// binaryVersion is the version and revision the exporter binary should
+// report, from the build info Go recorded in it: TestMain builds it without
+// -ldflags, like a plain go build or go install.
+func binaryVersion(t *testing.T) (ver, rev string) {
+	t.Helper()
+	bi, err := buildinfo.ReadFile(exporterBin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rev = "unknown"
+	for _, s := range bi.Settings {
+		if s.Key == "vcs.revision" {
+			rev = s.Value
+		}
+	}
+	for _, s := range bi.Settings {
+		if s.Key == "vcs.modified" && s.Value == "true" {
+			rev += "-modified"
+		}
+	}
+	// A git clone is stamped (a worktree is not: Go looks for a .git
+	// directory).
+	if fi, err := os.Stat("../.git"); err == nil && fi.IsDir() {
+		head, err := exec.Command("git", "rev-parse", "HEAD").Output()
+		if err != nil || !strings.HasPrefix(rev, strings.TrimSpace(string(head))) {
+			t.Errorf("the binary's revision is %q, want HEAD %q (%v)", rev, head, err)
+		}
+	}
+	return bi.Main.Version, rev
+}
+
+// TestVersion: a build without -ldflags says what it is.
+func TestVersion(t *testing.T) {
+	ver, rev := binaryVersion(t)
+	out, err := exec.Command(exporterBin, "--version").CombinedOutput()
+	want := fmt.Sprintf("aci_exporter, version %s (branch: , revision: %s)", ver, rev)
+	if err != nil || ver == "" || !strings.HasPrefix(string(out), want) {
+		t.Fatalf("--version: %v, want it to start %q:\n%s", err, want, out)
 	}
 }
 
@@ -118,7 +162,22 @@ func TestReadyLandingAndSecrets(t *testing.T) {
 	if code != 200 || !strings.Contains(page, "<td>prod</td>") || !strings.Contains(page, `class="up"`) || !strings.Contains(page, f.sim.URLs()[0]) {
 		t.Fatalf("landing page: %d\n%s", code, page)
 	}
+	ver, rev := binaryVersion(t)
+	if !strings.Contains(html.UnescapeString(page), "Version "+ver+".") {
+		t.Errorf("the landing page does not show version %q:\n%s", ver, page)
+	}
 	_, metrics := e.get("/metrics")
+	if !strings.Contains(metrics, `revision="`+rev+`"`) || !strings.Contains(metrics, `version="`+ver+`"`) {
+		t.Errorf("aci_exporter_build_info lacks version %q or revision %q", ver, rev)
+	}
+	// From its first snapshot on, every class has its resync counters, at 0.
+	for _, class := range strings.Fields(allClasses) {
+		for _, status := range []string{"created", "modified", "deleted"} {
+			if s := `aci_object_resync_changes_total{class="` + class + `",fabric="prod",status="` + status + `"} 0`; !strings.Contains(metrics, s+"\n") {
+				t.Errorf("/metrics lacks %s", s)
+			}
+		}
+	}
 	for _, where := range []string{e.Out.String(), metrics, page} {
 		if strings.Contains(where, "s3cret-prod") {
 			t.Fatal("the password leaked")

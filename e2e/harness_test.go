@@ -32,7 +32,8 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	exporterBin = filepath.Join(dir, "aci-exporter")
-	build := exec.Command("go", "build", "-race", "-o", exporterBin, "../cmd/aci-exporter")
+	// -buildvcs=auto: stamp the revision even where GOFLAGS turns it off.
+	build := exec.Command("go", "build", "-race", "-buildvcs=auto", "-o", exporterBin, "../cmd/aci-exporter")
 	build.Stderr = os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "building the exporter:", err)

@@ -34,12 +34,14 @@ const defaultAddress = ":9648"
 func main() { os.Exit(run(os.Args[1:], os.Stdout)) }
 
 func run(args []string, stdout io.Writer) int {
+	stampVersion()
 	app := kingpin.New("aci-exporter", "Prometheus exporter for Cisco ACI that streams APIC events instead of polling.")
 	app.HelpFlag.Short('h')
 	app.Version(version.Print("aci_exporter"))
 	configFile := app.Flag("config.file", "Configuration file.").Default("aci-exporter.yml").String()
 	configCheck := app.Flag("config.check", "Check the configuration file and exit.").Bool()
 	metricsPath := app.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").String()
+	maxRequests := app.Flag("web.max-requests", "Maximum number of parallel scrape requests. Use 0 to disable.").Default("40").Int()
 	demo := app.Flag("demo", "Run an embedded simulated fabric with steady churn and export it; no configuration needed.").Bool()
 	demoListen := app.Flag("demo.listen-address", "Address of the demo's simulated APIC.").Default("127.0.0.1:0").String()
 	var backoff backoffFlags
@@ -50,6 +52,10 @@ func run(args []string, stdout io.Writer) int {
 	promslogflag.AddFlags(app, logCfg)
 	if _, err := app.Parse(args); err != nil {
 		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	if *maxRequests < 0 {
+		fmt.Fprintln(os.Stderr, "--web.max-requests must be 0 (no limit) or more, not", *maxRequests)
 		return 2
 	}
 	logger := promslog.New(logCfg)
@@ -64,6 +70,7 @@ func run(args []string, stdout io.Writer) int {
 	}
 	logger.Info("Starting aci_exporter", "version", version.Info())
 	logger.Info("Build context", "build_context", version.BuildContext())
+	setMemoryLimit(logger)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -108,7 +115,7 @@ func run(args []string, stdout io.Writer) int {
 	go reloader(ctx, load, s, reloads, reloadCh, logger)
 
 	srv := &http.Server{
-		Handler:           newMux(reg, coll, s, reloadCh, *metricsPath, logger),
+		Handler:           newMux(reg, coll, s, reloadCh, *metricsPath, *maxRequests, logger),
 		ReadHeaderTimeout: time.Minute,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelError),
 	}

@@ -13,12 +13,14 @@ import (
 	"github.com/aci-exporter/aci-exporter/collector"
 )
 
-func newMux(reg *prometheus.Registry, coll *collector.Collector, s *streams, reloadCh chan chan error, metricsPath string, logger *slog.Logger) *http.ServeMux {
+// newMux serves the routes. maxRequests caps the /metrics requests in
+// flight (more get a 503); 0 means no cap.
+func newMux(reg *prometheus.Registry, coll *collector.Collector, s *streams, reloadCh chan chan error, metricsPath string, maxRequests int, logger *slog.Logger) *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.Handle(metricsPath, promhttp.HandlerFor(collector.Gatherer(reg, coll), promhttp.HandlerOpts{
 		ErrorLog:            slog.NewLogLogger(logger.Handler(), slog.LevelError),
 		ErrorHandling:       promhttp.ContinueOnError,
-		MaxRequestsInFlight: 10,
+		MaxRequestsInFlight: maxRequests,
 		Registry:            reg,
 	}))
 	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) {

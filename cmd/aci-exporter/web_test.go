@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/promslog"
@@ -25,7 +26,7 @@ func newTestMux(t *testing.T) (*http.ServeMux, *collector.Collector, chan chan e
 	reg.MustRegister(coll)
 	s := newStreams(context.Background(), promslog.NewNopLogger(), coll, backoffFlags{})
 	reloads := make(chan chan error)
-	return newMux(reg, coll, s, reloads, "/metrics", promslog.NewNopLogger()), coll, reloads
+	return newMux(reg, coll, s, reloads, "/metrics", 40, promslog.NewNopLogger()), coll, reloads
 }
 
 func serve(mux http.Handler, method, path string) *httptest.ResponseRecorder {
@@ -96,5 +97,59 @@ func TestLandingPage(t *testing.T) {
 	}
 	if w := serve(mux, "GET", "/nope"); w.Code != 404 {
 		t.Errorf("/nope: %d", w.Code)
+	}
+}
+
+// slowCollector holds every scrape in Collect until release is closed.
+type slowCollector struct{ entered, release chan struct{} }
+
+func (slowCollector) Describe(chan<- *prometheus.Desc) {}
+func (c slowCollector) Collect(chan<- prometheus.Metric) {
+	select {
+	case c.entered <- struct{}{}:
+		<-c.release
+	case <-c.release:
+	}
+}
+
+// TestMaxRequests: with --web.max-requests=N, the scrapes beyond N in
+// flight get a 503 at once; with 0, every scrape is served.
+func TestMaxRequests(t *testing.T) {
+	for _, tc := range []struct{ limit, scrapes, refused int }{{3, 5, 2}, {0, 50, 0}} {
+		coll := collector.New()
+		reg := prometheus.NewRegistry()
+		slow := slowCollector{entered: make(chan struct{}), release: make(chan struct{})}
+		reg.MustRegister(coll, slow)
+		s := newStreams(context.Background(), promslog.NewNopLogger(), coll, backoffFlags{})
+		mux := newMux(reg, coll, s, nil, "/metrics", tc.limit, promslog.NewNopLogger())
+		codes := make(chan int, tc.scrapes)
+		for range tc.scrapes {
+			go func() { codes <- serve(mux, "GET", "/metrics").Code }()
+		}
+		// Every scrape is either held in Collect or already answered.
+		counts := map[int]int{}
+		deadline := time.After(10 * time.Second)
+		for entered := 0; entered+counts[503] < tc.scrapes; {
+			select {
+			case <-slow.entered:
+				entered++
+			case code := <-codes:
+				counts[code]++
+			case <-deadline:
+				t.Fatalf("limit %d: %d scrapes in flight, answers %v, of %d", tc.limit, entered, counts, tc.scrapes)
+			}
+		}
+		close(slow.release)
+		for answered := counts[503]; answered < tc.scrapes; answered++ {
+			select {
+			case code := <-codes:
+				counts[code]++
+			case <-deadline:
+				t.Fatalf("limit %d: answers %v, of %d", tc.limit, counts, tc.scrapes)
+			}
+		}
+		if counts[503] != tc.refused || counts[200] != tc.scrapes-tc.refused {
+			t.Errorf("limit %d, %d scrapes at once: answers %v, want %d refused with 503", tc.limit, tc.scrapes, counts, tc.refused)
+		}
 	}
 }
