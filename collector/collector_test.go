@@ -118,7 +118,7 @@ aci_object_resync_changes_total{class="fvBD",fabric="prod",status="modified"} 1
 // wait for a time to report.
 func TestSeriesAtZeroFromTheStart(t *testing.T) {
 	f, reg := newTestFabric()
-	f.Resync("fvTenant", []event.Object{obj("uni/tn-a"), obj("uni/infra")})
+	resync(f, "fvTenant", []event.Object{obj("uni/tn-a"), obj("uni/infra")})
 	want := `
 # HELP aci_object_changes_total Object changes seen, live or recovered by a resync.
 # TYPE aci_object_changes_total counter
