@@ -152,3 +152,21 @@ func TestDNRangeQueries(t *testing.T) {
 		}
 	}
 }
+
+// A page of one in an attribute's order (a probe for the newest object) is
+// found in one pass; it must be the first of the whole sorted answer.
+func TestFirstInOrderMatchesSort(t *testing.T) {
+	s := newSim(t, Config{})
+	for i := range 40 {
+		s.mustCreate(t, "fvBD", fmt.Sprintf("uni/tn-a/BD-%02d", i), "descr", strconv.Itoa(i*7%11))
+	}
+	c := newClient(t, s, 0)
+	c.login("admin", "password")
+	for _, order := range []string{"asc", "desc"} {
+		all := dnsOf(c.get("/api/class/fvBD.json?page=0&page-size=40&order-by=fvBD.descr|" + order))
+		one := c.get("/api/class/fvBD.json?page=0&page-size=1&order-by=fvBD.descr|" + order)
+		if got := dnsOf(one); len(all) != 40 || !slices.Equal(got, all[:1]) || one.body["totalCount"] != "40" {
+			t.Errorf("%s: page of one %v total %v, want %v total 40", order, got, one.body["totalCount"], all[:1])
+		}
+	}
+}

@@ -20,6 +20,11 @@ func (s *Sim) runQuery(q *query) (*queryResult, error) {
 			objs = append(objs, o)
 		}
 	}
+	if q.orderBy != "" && q.orderBy != "dn" && q.page == 0 && q.pageSize == 1 {
+		// The newest or oldest object (a client's probe): one pass, not
+		// a sort of the whole class.
+		return &queryResult{total: len(objs), objs: q.first(objs)}, nil
+	}
 	if q.orderBy != "" && q.orderBy != "dn" {
 		slices.SortStableFunc(objs, func(a, b *Object) int {
 			x, _ := a.Get(q.orderBy)
@@ -41,6 +46,25 @@ func (s *Sim) runQuery(q *query) (*queryResult, error) {
 	start := min(q.page*q.pageSize, len(objs))
 	res.objs = objs[start:min(start+q.pageSize, len(objs))]
 	return res, nil
+}
+
+// first returns, of objects in DN order, the one a sort by the query's
+// order would put first, as the stable sort does: of equals, the first in
+// DN order ascending, the last descending.
+func (q *query) first(objs []*Object) []*Object {
+	if len(objs) == 0 {
+		return nil
+	}
+	best := objs[0]
+	bestV, _ := best.Get(q.orderBy)
+	for _, o := range objs[1:] {
+		v, _ := o.Get(q.orderBy)
+		c := compareValues(v, bestV)
+		if c < 0 && !q.desc || c >= 0 && q.desc {
+			best, bestV = o, v
+		}
+	}
+	return []*Object{best}
 }
 
 // candidates returns, in DN order, the objects a query could match.
