@@ -103,6 +103,7 @@ func serve(ctx context.Context, o options, stdout io.Writer, logger *slog.Logger
 		BatchSize:           o.batch,
 		LoginRate:           o.loginRate,
 		MaxResultSize:       o.maxResultSize,
+		Logger:              logger,
 	}
 	if o.certFile != "" {
 		cert, err := tls.LoadX509KeyPair(o.certFile, o.keyFile)
