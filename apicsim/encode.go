@@ -82,15 +82,28 @@ const resultChunk = 64 << 10
 func writeResult(w http.ResponseWriter, res *queryResult, subID string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusOK)
+	if res.count {
+		w.Write(countBody(res.total, subID))
+		return
+	}
+	n := len(res.objs)
+	if res.tree != nil {
+		n = len(res.tree)
+	}
 	// A small answer fits in one buffer of about its size; a large one
 	// reuses a chunk, with room for the object that crosses its end.
-	b := make([]byte, 0, min(64+len(res.objs)*600, resultChunk+4<<10))
+	b := make([]byte, 0, min(64+n*600, resultChunk+4<<10))
 	b = appendResultHead(b, res.total, subID)
-	for i, o := range res.objs {
+	for i := range n {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendObject(b, o.Class, o.DN, "", o.Attrs)
+		if res.tree != nil {
+			b = appendNode(b, res.tree[i], res.props, true)
+		} else {
+			o := res.objs[i]
+			b = appendObject(b, o.Class, o.DN, "", o.Attrs)
+		}
 		if len(b) >= resultChunk {
 			if _, err := w.Write(b); err != nil {
 				return // the client is gone: the rest would be wasted
@@ -99,6 +112,40 @@ func writeResult(w http.ResponseWriter, res *queryResult, subID string) {
 		}
 	}
 	w.Write(append(b, "]}"...))
+}
+
+// countBody is the answer to rsp-subtree-include=count: one moCount object.
+func countBody(n int, subID string) []byte {
+	b := appendResultHead(nil, 1, subID)
+	b = append(b, `{"moCount":{"attributes":{`...)
+	b = appendMerged(b, []Attr{{"childAction", ""}, {"count", strconv.Itoa(n)}, {"dn", ""}, {"status", ""}}, nil)
+	b[len(b)-1] = '}'
+	return append(b, "}}]}"...)
+}
+
+// appendNode writes an object of a shaped answer with its children. A
+// nested object names itself by its rn, without a dn.
+func appendNode(b []byte, n *node, props string, top bool) []byte {
+	o := n.o
+	reserved := []Attr{{"childAction", ""}, {"dn", o.DN}, {"rn", ""}, {"status", ""}}
+	if !top {
+		_, rn := mdlLastRN(o.DN)
+		reserved = []Attr{{"childAction", ""}, {"rn", rn}, {"status", ""}}
+	}
+	b = appendObjectHead(b, o.Class)
+	b = appendMerged(b, reserved, propAttrs(props, o))
+	b[len(b)-1] = '}' // the last attribute's comma
+	if len(n.kids) > 0 {
+		b = append(b, `,"children":[`...)
+		for i, k := range n.kids {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendNode(b, k, props, false)
+		}
+		b = append(b, ']')
+	}
+	return append(b, "}}"...)
 }
 
 // appendResultHead writes the answer up to the first object.
@@ -170,21 +217,33 @@ func sortAttrs(a []Attr) []Attr {
 // []Attr, spares an allocation per object.
 func appendObject(b []byte, class, dn, status string, attrs []Attr) []byte {
 	res := [...]Attr{{"childAction", ""}, {"dn", dn}, {"rn", ""}, {"status", status}}
+	b = appendObjectHead(b, class)
+	b = appendMerged(b, res[:], attrs)
+	b[len(b)-1] = '}' // the last attribute's comma
+	return append(b, "}}"...)
+}
+
+// appendObjectHead writes {"class":{"attributes":{ .
+func appendObjectHead(b []byte, class string) []byte {
 	b = append(b, '{')
 	b = appendString(b, class)
-	b = append(b, `:{"attributes":{`...)
+	return append(b, `:{"attributes":{`...)
+}
+
+// appendMerged writes two name-sorted attribute lists merged in name
+// order, each attribute followed by a comma.
+func appendMerged(b []byte, reserved, attrs []Attr) []byte {
 	r := 0
 	for _, a := range attrs {
-		for ; r < len(res) && res[r].Name < a.Name; r++ {
-			b = appendAttr(b, res[r])
+		for ; r < len(reserved) && reserved[r].Name < a.Name; r++ {
+			b = appendAttr(b, reserved[r])
 		}
 		b = appendAttr(b, a)
 	}
-	for ; r < len(res); r++ {
-		b = appendAttr(b, res[r])
+	for ; r < len(reserved); r++ {
+		b = appendAttr(b, reserved[r])
 	}
-	b[len(b)-1] = '}' // the last attribute's comma
-	return append(b, "}}"...)
+	return b
 }
 
 // appendAttr writes "name":"value", with a comma after it.

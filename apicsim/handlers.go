@@ -197,6 +197,7 @@ func (c *controller) handleQuery(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	s.logUnmodelled(q.unknown)
 	res, err := s.runQuery(q)
 	if err != nil {
 		s.mu.Unlock()
@@ -225,10 +226,32 @@ func (c *controller) handleQuery(w http.ResponseWriter, r *http.Request) {
 	writeResult(w, res, id)
 }
 
+// maxUnmodelled bounds the option names remembered as logged, so a client
+// inventing names cannot grow the set without end.
+const maxUnmodelled = 256
+
+// logUnmodelled logs, once per simulator, each query option it accepts
+// without modelling it. Called with s.mu held.
+func (s *Sim) logUnmodelled(opts []string) {
+	for _, o := range opts {
+		if s.unmodelled[o] || len(s.unmodelled) >= maxUnmodelled {
+			continue
+		}
+		if s.unmodelled == nil {
+			s.unmodelled = make(map[string]bool)
+		}
+		s.unmodelled[o] = true
+		s.log.Debug("Query option accepted but not modelled; answered as without it", "option", o)
+	}
+}
+
 // queryResult is one page of objects and the full match count.
 type queryResult struct {
 	objs  []*Object
 	total int
+	tree  []*node // the page with its children, when the query shapes the answer
+	props string  // rsp-prop-include
+	count bool    // answer one moCount object holding total
 }
 
 //lint:ignore ST1005 the APIC's own text, answered verbatim

@@ -21,6 +21,23 @@ type query struct {
 	desc           bool
 	subscribe      bool
 	refreshTimeout int // seconds; 0: the default
+
+	// What the answer holds besides the objects (rsp-* options).
+	rspSubtree  string   // no, children or full
+	rspClasses  []string // rsp-subtree-class
+	rspFilter   filter   // rsp-subtree-filter
+	include     includes // rsp-subtree-include
+	propInclude string   // all, naming-only or config-only
+
+	unknown []string // options accepted but not modelled, for the debug log
+}
+
+// includes are the rsp-subtree-include categories apicsim models.
+type includes struct {
+	count    bool // one moCount object instead of the objects
+	required bool // only objects that have children in the answer
+	health   bool // each object's healthInst child
+	faults   bool // each object's faultInst and faultDelegate children
 }
 
 // queryError is a client error answered with HTTP 400.
@@ -43,12 +60,15 @@ func parseQuery(path, rawQuery string) (*query, error) {
 	if !ok {
 		return nil, badQuery("only .json queries are supported")
 	}
-	q := &query{target: "self"}
+	q := &query{target: "self", rspSubtree: "no", propInclude: "all"}
 	switch {
 	case strings.HasPrefix(rest, "class/"):
 		q.class = strings.TrimPrefix(rest, "class/")
 		if q.class == "" || strings.Contains(q.class, "/") {
 			return nil, badQuery("invalid class %q", q.class)
+		}
+		if !className(q.class) {
+			return nil, unresolvedClass(q.class)
 		}
 	case strings.HasPrefix(rest, "mo/"):
 		q.dn = strings.TrimPrefix(rest, "mo/")
@@ -87,7 +107,7 @@ func (q *query) option(k, v string) error {
 		}
 		q.target = v
 	case "target-subtree-class":
-		q.subtreeClasses = strings.Split(v, ",")
+		q.subtreeClasses, err = classList(v)
 	case "query-target-filter":
 		q.filterText = v
 		if q.filter, err = parseFilter(v); err != nil {
@@ -106,10 +126,101 @@ func (q *query) option(k, v string) error {
 		q.subscribe = v == "yes"
 	case "refresh-timeout":
 		q.refreshTimeout, err = nonNegative(k, v)
+	case "rsp-subtree":
+		q.rspSubtree, err = oneOf(k, v, "no", "children", "full")
+	case "rsp-subtree-class":
+		q.rspClasses, err = classList(v)
+	case "rsp-subtree-filter":
+		if q.rspFilter, err = parseFilter(v); err != nil {
+			return badQuery("invalid rsp-subtree-filter: %v", err)
+		}
+	case "rsp-subtree-include":
+		q.parseIncludes(v)
+	case "rsp-prop-include":
+		q.propInclude, err = oneOf(k, v, "all", "naming-only", "config-only")
+	default:
+		// Accepted as an APIC would, but without effect here
+		// (time-range, rsp-subtree-func, a GUI's _dc, ...).
+		q.unknown = append(q.unknown, k)
 	}
-	// Other options (rsp-subtree, rsp-prop-include, ...) change only what
-	// a real APIC returns beside the objects; they are accepted and ignored.
 	return err
+}
+
+func oneOf(k, v string, allowed ...string) (string, error) {
+	if !slices.Contains(allowed, v) {
+		return "", badQuery("invalid %s %q", k, v)
+	}
+	return v, nil
+}
+
+// parseIncludes reads rsp-subtree-include; categories apicsim does not
+// model (relations, stats, fault-count, no-scoped, ...) are noted for the
+// debug log and otherwise ignored.
+func (q *query) parseIncludes(v string) {
+	for cat := range strings.SplitSeq(v, ",") {
+		switch cat {
+		case "count":
+			q.include.count = true
+		case "required":
+			q.include.required = true
+		case "health":
+			q.include.health = true
+		case "faults":
+			q.include.faults = true
+		case "":
+		default:
+			q.unknown = append(q.unknown, "rsp-subtree-include="+cat)
+		}
+	}
+}
+
+// classList reads a comma-separated list of class names; empty entries,
+// as in rsp-subtree-class=,tagAnnotation (apic-protocol.md §3.1), are
+// skipped.
+func classList(v string) ([]string, error) {
+	var classes []string
+	for c := range strings.SplitSeq(v, ",") {
+		if c == "" {
+			continue
+		}
+		if !className(c) {
+			return nil, unresolvedClass(c)
+		}
+		classes = append(classes, c)
+	}
+	return classes, nil
+}
+
+// className reports whether name is shaped like an APIC class: a
+// lower-case package, then an upper-case letter (fvTenant, l3extOut,
+// eqptIngrTotal5min). apicsim cannot know the APIC's whole catalogue of
+// classes, so a well-shaped name it does not model is a class without
+// objects, and anything else is not a class at all.
+func className(name string) bool {
+	i := 0
+	for i < len(name) && (name[i] >= 'a' && name[i] <= 'z' || i > 0 && name[i] >= '0' && name[i] <= '9') {
+		i++
+	}
+	if i == 0 || i == len(name) || name[i] < 'A' || name[i] > 'Z' {
+		return false
+	}
+	for ; i < len(name); i++ {
+		if !isAlnum(name[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// unresolvedClass is the APIC's answer for a name that is no class (seen
+// from APIC 4.x to 6.x by Cisco's pre-upgrade validation script).
+func unresolvedClass(name string) error {
+	return badQuery("Request failed, unresolved class for %s", name)
+}
+
+// shaped reports whether the answer is more than the plain objects.
+func (q *query) shaped() bool {
+	return q.rspSubtree != "no" || q.include.health || q.include.faults || q.include.required || q.propInclude != "all"
 }
 
 func nonNegative(k, v string) (int, error) {
@@ -139,9 +250,10 @@ func (q *query) parseOrder(v string) error {
 }
 
 // classes returns the classes whose objects the query can return, or nil
-// when any class can match (an MO subtree without target-subtree-class).
+// when any class can match (children or a subtree without
+// target-subtree-class).
 func (q *query) classes() []string {
-	if len(q.subtreeClasses) > 0 && q.target != "self" {
+	if q.target != "self" {
 		return q.subtreeClasses
 	}
 	if q.class != "" {

@@ -42,14 +42,14 @@ func (sub *subscription) active(now time.Time) bool {
 }
 
 // matchingSubs lists the ids of the session's live subscriptions that see
-// the change: before or after it, the object is in the query's scope.
+// the change: before or after it, the object is in the query's answer.
 func (sess *session) matchingSubs(c *change, now time.Time, lookup func(string) *Object) []string {
 	var ids []string
 	for _, sub := range sess.subs {
 		if !sub.active(now) {
 			continue
 		}
-		if (c.pre != nil && sub.q.matches(c.pre, lookup)) || (c.post != nil && sub.q.matches(c.post, lookup)) {
+		if (c.pre != nil && sub.q.pushes(c.pre, lookup)) || (c.post != nil && sub.q.pushes(c.post, lookup)) {
 			ids = append(ids, sub.id)
 		}
 	}

@@ -108,6 +108,8 @@ type Sim struct {
 	faults  faultState
 	nextSub uint64
 	rng     *rand.Rand
+	// unmodelled holds the query options already logged as not modelled.
+	unmodelled map[string]bool
 
 	churnMu sync.Mutex
 	churn   *churnRunner

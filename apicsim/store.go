@@ -267,6 +267,19 @@ func (s *store) subtree(dn string) []*Object {
 	return out
 }
 
+// childObjects returns dn's existing children in DN order.
+func (s *store) childObjects(dn string) []*Object {
+	kids := s.children[dn]
+	out := make([]*Object, 0, len(kids))
+	for k := range kids {
+		if o := s.objs[k]; o != nil {
+			out = append(out, o)
+		}
+	}
+	slices.SortFunc(out, func(a, b *Object) int { return strings.Compare(a.DN, b.DN) })
+	return out
+}
+
 func (s *store) pick(r *rand.Rand, class string) *Object {
 	ci := s.classes[class]
 	if ci == nil || len(ci.dns) == 0 {

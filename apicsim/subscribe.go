@@ -11,19 +11,56 @@ func (s *Sim) runQuery(q *query) (*queryResult, error) {
 	if op := comparison(q.filter); op != "" && s.faults.refuseComparisons {
 		return nil, comparisonRefused(op)
 	}
-	if res, ok := s.dnRangeQuery(q); ok {
-		return res, nil
+	if q.include.count && !q.include.required {
+		return &queryResult{total: s.countMatches(q), count: true}, nil
 	}
+	if !q.include.required {
+		if res, ok := s.dnRangeQuery(q); ok {
+			s.shapeResult(q, res)
+			return res, nil
+		}
+	}
+	objs := s.matching(q)
+	var nodes []*node
+	if q.include.required { // drops objects, so before paging
+		nodes = s.shapeAnswer(q, objs)
+		objs = nil
+	}
+	total := max(len(objs), len(nodes))
+	if q.include.count {
+		return &queryResult{total: total, count: true}, nil
+	}
+	start, end := 0, total
+	if q.pageSize == 0 {
+		if total > s.cfg.MaxResultSize {
+			return nil, errTooBig
+		}
+	} else {
+		start = min(q.page*q.pageSize, total)
+		end = min(start+q.pageSize, total)
+	}
+	if nodes != nil {
+		return &queryResult{total: total, tree: nodes[start:end], props: q.propInclude}, nil
+	}
+	res := &queryResult{total: total, objs: objs[start:end]}
+	s.shapeResult(q, res)
+	return res, nil
+}
+
+// matching returns the objects in the query's scope, in its order.
+func (s *Sim) matching(q *query) []*Object {
 	var objs []*Object
 	for _, o := range s.candidates(q) {
 		if q.matches(o, s.st.lookup) {
 			objs = append(objs, o)
 		}
 	}
-	if q.orderBy != "" && q.orderBy != "dn" && q.page == 0 && q.pageSize == 1 {
-		// The newest or oldest object (a client's probe): one pass, not
-		// a sort of the whole class.
-		return &queryResult{total: len(objs), objs: q.first(objs)}, nil
+	if q.orderBy != "" && q.orderBy != "dn" && q.page == 0 && q.pageSize == 1 && !q.include.required && len(objs) > 0 {
+		// The newest or oldest object (a client's probe): brought to the
+		// front in one pass, not a sort of the whole class.
+		i := q.firstInOrder(objs)
+		objs[0], objs[i] = objs[i], objs[0]
+		return objs
 	}
 	if q.orderBy != "" && q.orderBy != "dn" {
 		slices.SortStableFunc(objs, func(a, b *Object) int {
@@ -35,36 +72,58 @@ func (s *Sim) runQuery(q *query) (*queryResult, error) {
 	if q.desc {
 		slices.Reverse(objs)
 	}
-	res := &queryResult{total: len(objs)}
-	if q.pageSize == 0 {
-		if len(objs) > s.cfg.MaxResultSize {
-			return nil, errTooBig
-		}
-		res.objs = objs
-		return res, nil
-	}
-	start := min(q.page*q.pageSize, len(objs))
-	res.objs = objs[start:min(start+q.pageSize, len(objs))]
-	return res, nil
+	return objs
 }
 
-// first returns, of objects in DN order, the one a sort by the query's
-// order would put first, as the stable sort does: of equals, the first in
-// DN order ascending, the last descending.
-func (q *query) first(objs []*Object) []*Object {
-	if len(objs) == 0 {
-		return nil
-	}
-	best := objs[0]
-	bestV, _ := best.Get(q.orderBy)
-	for _, o := range objs[1:] {
+// firstInOrder returns the index, in objects in DN order, of the one a sort
+// by the query's order would put first, as the stable sort does: of
+// equals, the first in DN order ascending, the last descending.
+func (q *query) firstInOrder(objs []*Object) int {
+	best := 0
+	bestV, _ := objs[0].Get(q.orderBy)
+	for i, o := range objs[1:] {
 		v, _ := o.Get(q.orderBy)
-		c := compareValues(v, bestV)
-		if c < 0 && !q.desc || c >= 0 && q.desc {
-			best, bestV = o, v
+		if c := compareValues(v, bestV); c < 0 && !q.desc || c >= 0 && q.desc {
+			best, bestV = i+1, v
 		}
 	}
-	return []*Object{best}
+	return best
+}
+
+// shapeResult adds the children the query asks for to a page.
+func (s *Sim) shapeResult(q *query, res *queryResult) {
+	res.props = q.propInclude
+	if q.shaped() {
+		res.tree = s.shapeAnswer(q, res.objs)
+	}
+}
+
+// countMatches counts the query's objects for rsp-subtree-include=count,
+// without collecting them when it can.
+func (s *Sim) countMatches(q *query) int {
+	if q.class != "" && q.target == "self" {
+		ci := s.st.classes[q.class]
+		if ci == nil {
+			return 0
+		}
+		if q.filter == nil {
+			return len(ci.dns)
+		}
+		n := 0
+		for _, dn := range ci.dns {
+			if q.filter.match(s.st.objs[dn]) {
+				n++
+			}
+		}
+		return n
+	}
+	n := 0
+	for _, o := range s.candidates(q) {
+		if q.matches(o, s.st.lookup) {
+			n++
+		}
+	}
+	return n
 }
 
 // candidates returns, in DN order, the objects a query could match.
@@ -83,12 +142,42 @@ func (s *Sim) candidates(q *query) []*Object {
 		}
 		return objs
 	}
+	if q.class != "" {
+		return s.classScope(q)
+	}
 	if o := s.st.objs[q.dn]; o != nil {
 		objs = append(objs, o)
 	}
 	sub := s.st.subtree(q.dn)
 	slices.SortFunc(sub, func(a, b *Object) int { return strings.Compare(a.DN, b.DN) })
 	return append(objs, sub...)
+}
+
+// classScope returns, in DN order, the children (query-target=children) or
+// the subtrees (subtree) of the class's objects.
+func (s *Sim) classScope(q *query) []*Object {
+	ci := s.st.classes[q.class]
+	if ci == nil {
+		return nil
+	}
+	seen := make(map[string]bool)
+	var objs []*Object
+	for _, dn := range ci.dns {
+		var scope []*Object
+		if q.target == "subtree" {
+			scope = append(s.st.subtree(dn), s.st.objs[dn])
+		} else {
+			scope = s.st.childObjects(dn)
+		}
+		for _, o := range scope {
+			if !seen[o.DN] {
+				seen[o.DN] = true
+				objs = append(objs, o)
+			}
+		}
+	}
+	slices.SortFunc(objs, func(a, b *Object) int { return strings.Compare(a.DN, b.DN) })
+	return objs
 }
 
 // subscribe registers a subscription for the query and tells the ground

@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -46,11 +47,13 @@ import (
 
 var (
 	exporterBin = flag.String("exporter", "", "the aci-exporter binary (built with go build ./cmd/aci-exporter)")
-	phases      = flag.String("phases", "cost,freshness,resync,rss", "phases to run")
+	phases      = flag.String("phases", "cost,freshness,resync,rss", "phases to run (also: deadsub)")
 	changes     = flag.Int("changes", 10000, "freshness: changes to time")
 	objects     = flag.Int("objects", 100000, "resync: objects in the class")
 	rssObjects  = flag.Int("rss-objects", 1000000, "rss: objects tracked")
 	window      = flag.Duration("window", 60*time.Second, "APIC cost: steady-state window to count REST calls in")
+	kills       = flag.Int("kills", 20, "deadsub: silent deaths of every subscription to time")
+	probeEvery  = flag.Duration("probe-interval", 10*time.Second, "deadsub: the exporter's probe_interval")
 )
 
 const user, password = "monitoring", "s3cret"
@@ -76,6 +79,8 @@ func main() {
 			resync(dir)
 		case "rss":
 			rssPhase()
+		case "deadsub":
+			deadSub(dir)
 		default:
 			log.Fatalf("unknown phase %q", p)
 		}
@@ -295,9 +300,64 @@ func apicCost(dir string) {
 	perHour := float64(total) * float64(time.Hour) / float64(*window)
 	fmt.Printf("apic-cost: steady state, 10 subscriptions, default settings: %d REST calls in %v %v => %.0f per hour measured\n",
 		total, *window, calls, perHour)
-	fmt.Printf("apic-cost: by the timers: subscriptionRefresh 3 per 60 s timeout per id = %d/h, probe 1 per 60 s per unfiltered class = %d/h, aaaRefresh every 300 s (refreshTimeoutSeconds 600 / 2) = 12/h, re-login at 95%% of 24 h: %.2f/h (+ 10 subscribes and snapshots)\n",
+	fmt.Printf("apic-cost: by the timers: subscriptionRefresh 3 per 60 s timeout per id = %d/h, probe 1 per 60 s per subscription = %d/h, aaaRefresh every 300 s (refreshTimeoutSeconds 600 / 2) = 12/h, re-login at 95%% of 24 h: %.2f/h (+ 10 subscribes and snapshots)\n",
 		10*3*60, 10*60, 1/(24*0.95))
 	fmt.Printf("apic-cost: a polling exporter at a 60 s interval making ~60 calls per scrape: %d per hour\n", 60*60)
+}
+
+// deadSub times how long a silently dead subscription goes unnoticed: all
+// subscriptions are killed (their refreshes still answer 200) while the
+// fabric churns, and each is timed until it is made again (its resync).
+func deadSub(dir string) {
+	sim := newSim(apicsim.Config{})
+	defer sim.Close()
+	p, _ := apicsim.ProfileByName("medium")
+	must(sim.Populate(p, 1))
+	sim.StartChurn(p, 2, 50)
+	defer sim.StopChurn()
+	ca := filepath.Join(dir, "ca.pem")
+	must(sim.WriteCA(ca))
+	e := startExporter(dir, "deadsub", sim.URLs()[0], ca, false, tenClasses,
+		fmt.Sprintf("    subscription_refresh_timeout: 600s\n    probe_interval: %s\n", *probeEvery))
+	defer e.stop()
+	e.waitReady(60 * time.Second)
+	resyncs := func(text string) map[string]float64 {
+		out := map[string]float64{}
+		for _, c := range tenClasses {
+			out[c] = value(text, `aci_resyncs_total{fabric="deadsub",subscription="`+c+`"} `)
+		}
+		return out
+	}
+	var found []time.Duration
+	missed := 0
+	for range *kills {
+		for value(e.scrape(), `aci_up{fabric="deadsub"} `) != 1 {
+			time.Sleep(20 * time.Millisecond)
+		}
+		before := resyncs(e.scrape())
+		sim.KillSubscriptions(apicsim.RefreshSilent200)
+		start := time.Now()
+		left := maps.Clone(before)
+		for len(left) > 0 && time.Since(start) < *probeEvery+30*time.Second {
+			now := resyncs(e.scrape())
+			for c := range left {
+				if now[c] > before[c] {
+					found = append(found, time.Since(start))
+					delete(left, c)
+				}
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		missed += len(left) // classes that did not change meanwhile
+		sim.SetRefreshFailure(apicsim.RefreshHTTP400)
+	}
+	slices.Sort(found)
+	if len(found) == 0 {
+		log.Fatal("deadsub: no dead subscription found")
+	}
+	fmt.Printf("deadsub: %d kills of 10 subscriptions, probe_interval %v, churn 50/s: %d deaths found, median %v, max %v after the death (%.2f and %.2f probe intervals); %d not found within the interval + 30 s (their class did not change)\n",
+		*kills, *probeEvery, len(found), found[len(found)/2].Round(10*time.Millisecond), found[len(found)-1].Round(10*time.Millisecond),
+		found[len(found)/2].Seconds()/probeEvery.Seconds(), found[len(found)-1].Seconds()/probeEvery.Seconds(), missed)
 }
 
 func freshness(dir string) {

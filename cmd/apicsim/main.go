@@ -106,6 +106,7 @@ func serve(ctx context.Context, o options, stdout io.Writer, logger *slog.Logger
 		LoginRate:           o.loginRate,
 		MaxResultSize:       o.maxResultSize,
 		RefuseComparisons:   o.refuseCmp,
+		Logger:              logger,
 	}
 	if o.certFile != "" {
 		cert, err := tls.LoadX509KeyPair(o.certFile, o.keyFile)

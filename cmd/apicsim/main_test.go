@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -28,8 +29,10 @@ func TestServe(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
+	var logs syncBuffer
+	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	go func() {
-		done <- serve(ctx, o, pw, slog.New(slog.DiscardHandler))
+		done <- serve(ctx, o, pw, logger)
 		pw.Close()
 	}()
 	lines := map[string]string{}
@@ -54,6 +57,7 @@ func TestServe(t *testing.T) {
 		t.Fatal("CA file holds no certificate")
 	}
 	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	var cookie string
 	for _, name := range []string{"controller 1", "controller 2"} {
 		resp, err := hc.Post(lines[name]+"/api/aaaLogin.json", "application/json",
 			strings.NewReader(`{"aaaUser":{"attributes":{"name":"admin","pwd":"secret"}}}`))
@@ -65,6 +69,7 @@ func TestServe(t *testing.T) {
 		if resp.StatusCode != 200 || !strings.Contains(string(b), `"token":"`) {
 			t.Fatalf("login on %s: %d %s", name, resp.StatusCode, b)
 		}
+		cookie = resp.Header.Get("Set-Cookie")
 		// --query.refuse-comparisons: a DN bound is refused.
 		req, _ := http.NewRequest(http.MethodGet, lines[name]+`/api/class/fvTenant.json?query-target-filter=gt(fvTenant.dn,"uni/tn-a")`, nil)
 		req.AddCookie(resp.Cookies()[0])
@@ -75,6 +80,17 @@ func TestServe(t *testing.T) {
 		if resp.StatusCode != http.StatusBadRequest {
 			t.Fatalf("a gt filter on %s: %d, want 400", name, resp.StatusCode)
 		}
+	}
+	// An option apicsim does not model reaches the command's debug log.
+	req, _ := http.NewRequest(http.MethodGet, lines["controller 2"]+"/api/class/fvTenant.json?time-range=24h", nil)
+	req.Header.Set("Cookie", strings.SplitN(cookie, ";", 2)[0])
+	if resp, err := hc.Do(req); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("query: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
+	if !strings.Contains(logs.String(), "option=time-range") {
+		t.Fatalf("the unmodelled option is not in the debug log:\n%s", logs.String())
 	}
 	adminURL, _, _ := strings.Cut(lines["admin"], " ")
 	resp, err := http.Get(adminURL + "/status")
@@ -90,6 +106,24 @@ func TestServe(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
+}
+
+// syncBuffer is a log destination the test reads while the server writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }
 
 func TestControllerAddrs(t *testing.T) {
