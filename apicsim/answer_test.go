@@ -9,8 +9,9 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
+
+	"github.com/aci-exporter/aci-exporter/internal/proctest"
 )
 
 // The expected answers below are written by hand from the shapes of the
@@ -249,26 +250,8 @@ func TestUnknownClass(t *testing.T) {
 	}
 }
 
-// syncBuffer is a log destination the test reads while the server writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
 func TestUnmodelledOptionsLoggedOnce(t *testing.T) {
-	var logs syncBuffer
+	var logs proctest.Buffer
 	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	_, c := answerFabric(t, Config{Logger: logger})
 	plain := c.get("/api/class/fvTenant.json")

@@ -1,33 +1,21 @@
 package apicws
 
 import (
-	"bytes"
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/aci-exporter/aci-exporter/apicsim"
+	"github.com/aci-exporter/aci-exporter/internal/proctest"
 )
 
 // logBuffer collects a client's log lines.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
+type logBuffer struct{ buf proctest.Buffer }
 
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
+func (l *logBuffer) Write(p []byte) (int, error) { return l.buf.Write(p) }
 
-func (l *logBuffer) count(s string) int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return strings.Count(l.buf.String(), s)
-}
+func (l *logBuffer) count(s string) int { return strings.Count(l.buf.String(), s) }
 
 func (l *logBuffer) logger() *slog.Logger { return slog.New(slog.NewTextHandler(l, nil)) }
 
