@@ -22,7 +22,7 @@ import (
 	"fmt"
 	"io"
 	"log"
-	"maps"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -305,23 +305,28 @@ func apicCost(dir string) {
 	fmt.Printf("apic-cost: a polling exporter at a 60 s interval making ~60 calls per scrape: %d per hour\n", 60*60)
 }
 
-// deadSub times how long a silently dead subscription goes unnoticed: all
-// subscriptions are killed (their refreshes still answer 200) while the
-// fabric churns, and each is timed until it is made again (its resync).
+// deadSub times how long a silently dead subscription goes unnoticed: at a
+// random moment of the probe cycle, every subscription is killed (its
+// refreshes still answer 200) while each of the ten classes sees a
+// modification every 200 ms (modifications only: the case a count cannot
+// see), and each subscription is timed until it is made again (its
+// resync).
 func deadSub(dir string) {
 	sim := newSim(apicsim.Config{})
 	defer sim.Close()
 	p, _ := apicsim.ProfileByName("medium")
 	must(sim.Populate(p, 1))
-	sim.StartChurn(p, 2, 50)
-	defer sim.StopChurn()
+	stop := make(chan struct{})
+	defer close(stop)
+	go modifyEvery(sim, 200*time.Millisecond, stop)
 	ca := filepath.Join(dir, "ca.pem")
 	must(sim.WriteCA(ca))
 	e := startExporter(dir, "deadsub", sim.URLs()[0], ca, false, tenClasses,
 		fmt.Sprintf("    subscription_refresh_timeout: 600s\n    probe_interval: %s\n", *probeEvery))
 	defer e.stop()
 	e.waitReady(60 * time.Second)
-	resyncs := func(text string) map[string]float64 {
+	resyncs := func() map[string]float64 {
+		text := e.scrape()
 		out := map[string]float64{}
 		for _, c := range tenClasses {
 			out[c] = value(text, `aci_resyncs_total{fabric="deadsub",subscription="`+c+`"} `)
@@ -334,30 +339,57 @@ func deadSub(dir string) {
 		for value(e.scrape(), `aci_up{fabric="deadsub"} `) != 1 {
 			time.Sleep(20 * time.Millisecond)
 		}
-		before := resyncs(e.scrape())
+		time.Sleep(rand.N(*probeEvery)) // any moment of the probe cycle
+		before := resyncs()
 		sim.KillSubscriptions(apicsim.RefreshSilent200)
 		start := time.Now()
-		left := maps.Clone(before)
-		for len(left) > 0 && time.Since(start) < *probeEvery+30*time.Second {
-			now := resyncs(e.scrape())
-			for c := range left {
+		for len(before) > 0 && time.Since(start) < *probeEvery+30*time.Second {
+			now := resyncs()
+			for c := range before {
 				if now[c] > before[c] {
 					found = append(found, time.Since(start))
-					delete(left, c)
+					delete(before, c)
 				}
 			}
 			time.Sleep(20 * time.Millisecond)
 		}
-		missed += len(left) // classes that did not change meanwhile
+		missed += len(before)
 		sim.SetRefreshFailure(apicsim.RefreshHTTP400)
 	}
-	slices.Sort(found)
 	if len(found) == 0 {
 		log.Fatal("deadsub: no dead subscription found")
 	}
-	fmt.Printf("deadsub: %d kills of 10 subscriptions, probe_interval %v, churn 50/s: %d deaths found, median %v, max %v after the death (%.2f and %.2f probe intervals); %d not found within the interval + 30 s (their class did not change)\n",
-		*kills, *probeEvery, len(found), found[len(found)/2].Round(10*time.Millisecond), found[len(found)-1].Round(10*time.Millisecond),
-		found[len(found)/2].Seconds()/probeEvery.Seconds(), found[len(found)-1].Seconds()/probeEvery.Seconds(), missed)
+	slices.Sort(found)
+	med, worst := found[len(found)/2], found[len(found)-1]
+	fmt.Printf("deadsub: %d kills of 10 subscriptions at random moments, probe_interval %v, every class modified every 200 ms: %d deaths found, median %v, max %v after the death (%.2f and %.2f probe intervals); %d not found within the interval + 30 s\n",
+		*kills, *probeEvery, len(found), med.Round(10*time.Millisecond), worst.Round(10*time.Millisecond),
+		med.Seconds()/probeEvery.Seconds(), worst.Seconds()/probeEvery.Seconds(), missed)
+}
+
+// modifyEvery modifies a random object of each of the ten classes every
+// period, until stop.
+func modifyEvery(sim *apicsim.Sim, period time.Duration, stop <-chan struct{}) {
+	rnd := rand.New(rand.NewPCG(1, 2))
+	t := time.NewTicker(period)
+	defer t.Stop()
+	for i := 0; ; i++ {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+		}
+		for _, c := range tenClasses {
+			dn, _, ok := sim.Pick(rnd, c)
+			if !ok {
+				continue
+			}
+			change := map[string]string{"descr": fmt.Sprint("probe test ", i)}
+			if c == "faultInst" {
+				change = map[string]string{"lastTransition": time.Now().UTC().Format("2006-01-02T15:04:05.000") + "+00:00", "occur": strconv.Itoa(i)}
+			}
+			sim.Modify(dn, change)
+		}
+	}
 }
 
 func freshness(dir string) {
