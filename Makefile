@@ -34,7 +34,7 @@ LDFLAGS := -X $(version_pkg).Version=$(VERSION) \
 # Static (no cgo), and without the builder's paths.
 GOBUILD := CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)'
 
-.PHONY: all build test lint release clean
+.PHONY: all build test lint release docker clean
 
 all: test build
 
@@ -76,6 +76,12 @@ release:
 	done
 	cd $(DIST) && sha256sum *.tar.gz *.sbom.cdx.json > sha256sums.txt
 	@ls -l $(DIST) && cat $(DIST)/sha256sums.txt
+
+# Needs a container engine (not used by the tests: deploy/image_test.go builds
+# the same image offline).
+docker:
+	docker build --build-arg VERSION=$(VERSION) --build-arg REVISION=$(REVISION) \
+		-t aci-exporter:$(VERSION) .
 
 clean:
 	rm -rf $(BINARY) $(DIST)
