@@ -34,9 +34,10 @@ done
 for m in $modules; do
   race=-race
   case $m in
-    # Packaging tests: renders, decodes and runs programs one after the other
-    # (no goroutines of their own), and -race would rebuild Helm and the
-    # Kubernetes types instrumented, for minutes of CI.
+    # Packaging tests: they render, decode and run programs one after the
+    # other, with no goroutines of their own to race. A cold compile of this
+    # module's tests (Helm, the Kubernetes types) took 3m50s of CPU without
+    # -race and 5m11s with it, on the 2-core dev machine.
     deploy) race= ;;
   esac
   echo "== go test $race $m"
