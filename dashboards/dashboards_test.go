@@ -44,7 +44,10 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	exporterBin = filepath.Join(dir, "aci-exporter")
-	build := exec.Command("go", "build", "-o", exporterBin, "../cmd/aci-exporter")
+	// Built in the exporter's own module (the parent directory), with the
+	// versions users get, not this test module's.
+	build := exec.Command("go", "build", "-o", exporterBin, "./cmd/aci-exporter")
+	build.Dir = ".."
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "building the exporter:", err)
