@@ -339,6 +339,7 @@ func Populate(f Fabric, p Profile, seed int64, now func() time.Time) error {
 				attrs[k] = v
 			}
 		}
+		churnBackdate(attrs, now())
 		if err := f.Create("faultInst", dn, attrs); err != nil {
 			return fmt.Errorf("populate faultInst %s: %w", dn, err)
 		}
@@ -625,6 +626,22 @@ func (c *Churn) Run(ctx context.Context, ratePerSecond float64) error {
 				}
 				done++
 			}
+		}
+	}
+}
+
+// churnBackdate moves a populated fault's history back so that its last
+// transition is not after now: each lifecycle step moved it forward, and a
+// real APIC's stamps never lie ahead (clients compare the newest stamp).
+func churnBackdate(attrs map[string]string, now time.Time) {
+	last, err := time.Parse(mdlTimeLayout, attrs["lastTransition"])
+	if err != nil || !last.After(now) {
+		return
+	}
+	shift := last.Sub(now)
+	for _, name := range []string{"created", "lastTransition"} {
+		if t, err := time.Parse(mdlTimeLayout, attrs[name]); err == nil {
+			attrs[name] = apicTime(t.Add(-shift))
 		}
 	}
 }

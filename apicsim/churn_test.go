@@ -603,3 +603,30 @@ func TestChurnRun(t *testing.T) {
 		f.checkClean(t)
 	})
 }
+
+// A populated fabric has no change stamp from the future: a client that
+// compares the newest stamp with the APIC's (the exporter's probe) relies on
+// stamps moving forward with each change, as on a real APIC.
+func TestPopulateStampsNoFuture(t *testing.T) {
+	clock := churnTestClock()
+	f := newFakeFabric()
+	if err := Populate(f, churnTestProfile(t, "medium"), 1, clock); err != nil {
+		t.Fatal(err)
+	}
+	now := clock()
+	for dn, o := range f.objs {
+		for _, name := range []string{"modTs", "lastTransition", "created"} {
+			v, ok := o.attrs[name]
+			if !ok || v == "never" {
+				continue
+			}
+			ts, err := time.Parse(mdlTimeLayout, v)
+			if err != nil {
+				t.Fatalf("%s %s=%q: %v", dn, name, v, err)
+			}
+			if ts.After(now) {
+				t.Fatalf("%s %s=%s is after the population ended (%s)", dn, name, v, apicTime(now))
+			}
+		}
+	}
+}

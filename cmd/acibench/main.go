@@ -385,7 +385,10 @@ func modifyEvery(sim *apicsim.Sim, period time.Duration, stop <-chan struct{}) {
 			}
 			change := map[string]string{"descr": fmt.Sprint("probe test ", i)}
 			if c == "faultInst" {
-				change = map[string]string{"lastTransition": time.Now().UTC().Format("2006-01-02T15:04:05.000") + "+00:00", "occur": strconv.Itoa(i)}
+				// Populated faults may carry a lastTransition minutes ahead
+				// (their lifecycle is advanced at population): stamp later.
+				ts := time.Now().Add(time.Hour).UTC().Format("2006-01-02T15:04:05.000") + "+00:00"
+				change = map[string]string{"lastTransition": ts, "occur": strconv.Itoa(i)}
 			}
 			sim.Modify(dn, change)
 		}
