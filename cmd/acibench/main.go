@@ -384,10 +384,8 @@ func modifyEvery(sim *apicsim.Sim, period time.Duration, stop <-chan struct{}) {
 				continue
 			}
 			change := map[string]string{"descr": fmt.Sprint("probe test ", i)}
-			if c == "faultInst" {
-				// Populated faults may carry a lastTransition minutes ahead
-				// (their lifecycle is advanced at population): stamp later.
-				ts := time.Now().Add(time.Hour).UTC().Format("2006-01-02T15:04:05.000") + "+00:00"
+			if c == "faultInst" { // faults keep modTs "never" and stamp lastTransition
+				ts := time.Now().UTC().Format("2006-01-02T15:04:05.000") + "+00:00"
 				change = map[string]string{"lastTransition": ts, "occur": strconv.Itoa(i)}
 			}
 			sim.Modify(dn, change)
