@@ -36,8 +36,13 @@ type fakeFabric struct {
 	retired    int                 // faults deleted directly (after retaining)
 	tenantsNew int                 // tenants created
 	tenantsDel int                 // tenants deleted
+	modified   map[string]int      // modifications per class
+	seen       map[string]bool     // "class attr=value" of the state attributes modifications set
 	violations []string
 }
+
+// fakeWatched are the attributes whose modified values fakeFabric.seen records.
+var fakeWatched = []string{"lc", "severity", "operSt", "operStQual", "fabricSt", "adminSt", "state"}
 
 type fakeObj struct {
 	class string
@@ -54,6 +59,8 @@ func newFakeFabric() *fakeFabric {
 		everClass: map[string]string{},
 		faultHist: map[string][]string{},
 		faultSeen: map[string]int{},
+		modified:  map[string]int{},
+		seen:      map[string]bool{},
 	}
 }
 
@@ -153,6 +160,12 @@ func (f *fakeFabric) Modify(dn string, changed map[string]string) error {
 		}
 	}
 	f.log("M", dn, changed)
+	f.modified[o.class]++
+	for _, k := range fakeWatched {
+		if v, ok := changed[k]; ok {
+			f.seen[o.class+" "+k+"="+v] = true
+		}
+	}
 	prevLC := o.attrs["lc"]
 	maps.Copy(o.attrs, changed)
 	if o.class == "faultInst" {
@@ -496,6 +509,11 @@ func TestChurnDeterministic(t *testing.T) {
 		}
 		c := NewChurn(f, p, seed, churnTestClock())
 		churnTestSteps(t, c, 5000)
+		for _, class := range churnTopologyClasses { // the history holds the state churn
+			if f.modified[class] == 0 {
+				t.Errorf("seed %d: no %s modified", seed, class)
+			}
+		}
 		return f.hash, f.ops
 	}
 	h1, n1 := run(42)
