@@ -57,7 +57,7 @@ func (h *healthOwner) score() (int, string) {
 // fabric, so a fault change rescores its owners without reading the store.
 type healthBook struct {
 	owners map[string]*healthOwner // by healthInst DN
-	faults map[string]int          // fault DN → severity rank it counts with (0: not counted)
+	faults map[string]int          // the active faults: DN → severity rank
 	// byTenant indexes the tenant-owned fault and owner DNs, for subtree
 	// deletes ("" holds the topology's).
 	byTenant map[string]map[string]bool
@@ -77,6 +77,14 @@ func (b *healthBook) index(dn string) {
 		b.byTenant[t] = map[string]bool{}
 	}
 	b.byTenant[t][dn] = true
+}
+
+func (b *healthBook) unindex(dn string) {
+	t := tenantOf(dn)
+	delete(b.byTenant[t], dn)
+	if len(b.byTenant[t]) == 0 {
+		delete(b.byTenant, t)
+	}
 }
 
 // addOwner tracks the healthInst at dn, whose attributes are a.
@@ -148,7 +156,7 @@ func (b *healthBook) setFault(dn, severity string) []string {
 	}
 	if rank == 0 {
 		delete(b.faults, dn)
-		delete(b.byTenant[tenantOf(dn)], dn)
+		b.unindex(dn)
 	} else {
 		b.faults[dn] = rank
 		b.index(dn)
@@ -176,7 +184,7 @@ func (b *healthBook) dropUnder(dn string) []string {
 	slices.Sort(gone)
 	var changed []string
 	for _, d := range gone {
-		delete(t, d)
+		b.unindex(d)
 		if b.owners[d] != nil {
 			delete(b.owners, d)
 			continue

@@ -109,6 +109,13 @@ func TestModelDNs(t *testing.T) {
 		{"fvBD", mdlChildDN("uni/tn-t", "fvBD", "b"), "uni/tn-t/BD-b", "t"},
 		{"fvTenant", mdlChildDN("ignored", "fvTenant", "n"), "uni/tn-n", "n"},
 		{"fvSubnet", mdlChildDN("uni/tn-t/BD-b", "fvSubnet", "10.0.0.1/24"), "uni/tn-t/BD-b/subnet-[10.0.0.1/24]", "t"},
+		{"l1PhysIf", mdlChildDN("topology/pod-1/node-101/sys", "l1PhysIf", "eth1/49"), "topology/pod-1/node-101/sys/phys-[eth1/49]", ""},
+		{"ethpmPhysIf", mdlChildDN(mdlPhysIfDN(2, 1001, "eth3/12"), "ethpmPhysIf", ""), "topology/pod-2/node-1001/sys/phys-[eth3/12]/phys", ""},
+		{"topSystem", mdlChildDN(mdlNodeDN(1, 101), "topSystem", ""), "topology/pod-1/node-101/sys", ""},
+		{"bgpPeerEntry", mdlBGPPeerEntryDN(1, 101, "overlay-1", "10.0.64.202"), "topology/pod-1/node-101/sys/bgp/inst/dom-overlay-1/peer-[10.0.64.202/32]/ent-[10.0.64.202]", ""},
+		{"ospfAdjEp", mdlOSPFAdjDN(1, 103, "common:default", "eth1/6", "10.254.0.2"), "topology/pod-1/node-103/sys/ospf/inst-default/dom-common:default/if-[eth1/6]/adj-10.254.0.2", ""},
+		{"healthInst", mdlHealthDN("uni/tn-t/ap-a/epg-e"), "uni/tn-t/ap-a/epg-e/health", "t"},
+		{"fabricHealthTotal", mdlPodHealthDN(2), "topology/pod-2/health", ""},
 	} {
 		if tc.got != tc.want {
 			t.Errorf("built %q, want %q", tc.got, tc.want)
@@ -123,6 +130,9 @@ func TestModelDNs(t *testing.T) {
 		"uni/tn-common/qoscustom-default/rtfvCustQosPol-[uni/tn-X/ap-a/epg-e]/fault-F1234": {"uni", "tn-common", "qoscustom-default", "rtfvCustQosPol-[uni/tn-X/ap-a/epg-e]", "fault-F1234"},
 		"topology/pod-1/node-1/sys/ch/p-[/firmware]-f-[/dev/mapper/vg_ifc0-firmware]":      {"topology", "pod-1", "node-1", "sys", "ch", "p-[/firmware]-f-[/dev/mapper/vg_ifc0-firmware]"},
 		"uni/tn-a": {"uni", "tn-a"},
+		"topology/pod-2/node-1001/sys/phys-[eth3/12]/phys/fault-F1394":                                {"topology", "pod-2", "node-1001", "sys", "phys-[eth3/12]", "phys", "fault-F1394"},
+		"topology/pod-1/node-101/sys/bgp/inst/dom-overlay-1/peer-[10.0.64.202/32]/ent-[10.0.64.202]":  {"topology", "pod-1", "node-101", "sys", "bgp", "inst", "dom-overlay-1", "peer-[10.0.64.202/32]", "ent-[10.0.64.202]"},
+		"topology/pod-1/node-103/sys/ospf/inst-default/dom-common:default/if-[eth1/6]/adj-10.254.0.2": {"topology", "pod-1", "node-103", "sys", "ospf", "inst-default", "dom-common:default", "if-[eth1/6]", "adj-10.254.0.2"},
 	} {
 		if got := splitDN(dn); !slices.Equal(got, want) {
 			t.Errorf("splitDN(%q) = %q", dn, got)
