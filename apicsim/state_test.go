@@ -822,3 +822,28 @@ func TestStateTruth(t *testing.T) {
 		t.Errorf("truth objects %v, want %v", tr.Objects, objects)
 	}
 }
+
+// TestStateOtherProfileChurn: a churn of one profile on a fabric built and
+// churned with another (the e2e harness runs the medium churn on demo
+// fabrics) skips the objects the fabric lacks and never fails.
+func TestStateOtherProfileChurn(t *testing.T) {
+	for _, tc := range []struct{ built, churned string }{{"demo", "medium"}, {"medium", "demo"}} {
+		t.Run(tc.built+" churned as "+tc.churned, func(t *testing.T) {
+			f, c, clock := stateTestFabric(t, tc.built, nil)
+			for range 2000 {
+				clock.Advance(50 * time.Millisecond)
+				if err := c.Step(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			other := NewChurn(f, churnTestProfile(t, tc.churned), 2, clock.Now)
+			for i := range 5000 {
+				clock.Advance(20 * time.Millisecond)
+				if err := other.Step(); err != nil {
+					t.Fatalf("step %d: %v", i, err)
+				}
+			}
+			f.checkClean(t)
+		})
+	}
+}

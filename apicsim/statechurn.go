@@ -548,13 +548,16 @@ func (c *Churn) rebuildOutages() {
 		}
 	}
 	for _, s := range c.live {
-		down := slices.DeleteFunc(slices.Clone(s.ends), func(e *topoPeer) bool { return c.attr(e.dn(), "operSt") == "established" })
+		down := slices.DeleteFunc(slices.Clone(s.ends), func(e *topoPeer) bool {
+			st := c.attr(e.dn(), "operSt")
+			return st == "established" || st == "" // missing: a fabric of another profile
+		})
 		if len(down) > 0 {
 			c.startOutage("bgpPeerEntry", peerDNs(down), c.span(0.2, 1), func() (time.Duration, bool, error) { return c.sessionStep(down) })
 		}
 	}
 	for _, a := range c.topo.adjs {
-		if c.attr(a.dn(), "operSt") != "full" {
+		if st := c.attr(a.dn(), "operSt"); st != "full" && st != "" {
 			c.startOutage("ospfAdjEp", []string{a.dn()}, c.span(0.2, 1), func() (time.Duration, bool, error) { return c.adjStep(a) })
 		}
 	}
