@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strconv"
 	"syscall"
 	"testing"
@@ -174,4 +175,46 @@ func benchPages(b *testing.B, s *Sim, class string, size int) {
 	b.ReportMetric(objs/cpu.Seconds(), "objects/CPU-s")
 	b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "CPU-ns/op")
 	b.ReportMetric(float64(sent)/objs, "JSON-B/object")
+}
+
+// BenchmarkPopulate builds a profile's fabric in a simulator and reports
+// the objects it holds and the heap they take once built.
+func BenchmarkPopulate(b *testing.B) {
+	for _, name := range []string{"medium", "large"} {
+		b.Run(name, func(b *testing.B) {
+			p, err := ProfileByName(name)
+			if err != nil {
+				b.Fatal(err)
+			}
+			var objects int
+			var heap float64
+			for range b.N {
+				b.StopTimer()
+				before := heapInUse()
+				b.StartTimer()
+				s, err := New(Config{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := s.Populate(p, 1); err != nil {
+					b.Fatal(err)
+				}
+				b.StopTimer()
+				heap = float64(heapInUse()-before) / (1 << 20)
+				objects = s.Status().Objects
+				s.Close()
+				b.StartTimer()
+			}
+			b.ReportMetric(float64(objects), "objects")
+			b.ReportMetric(heap, "heap-MiB")
+		})
+	}
+}
+
+// heapInUse is the live heap after a collection.
+func heapInUse() int64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return int64(m.HeapAlloc)
 }

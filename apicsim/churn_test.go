@@ -36,8 +36,13 @@ type fakeFabric struct {
 	retired    int                 // faults deleted directly (after retaining)
 	tenantsNew int                 // tenants created
 	tenantsDel int                 // tenants deleted
+	modified   map[string]int      // modifications per class
+	seen       map[string]bool     // "class attr=value" of the state attributes modifications set
 	violations []string
 }
+
+// fakeWatched are the attributes whose modified values fakeFabric.seen records.
+var fakeWatched = []string{"lc", "severity", "operSt", "operStQual", "fabricSt", "adminSt", "state"}
 
 type fakeObj struct {
 	class string
@@ -54,21 +59,32 @@ func newFakeFabric() *fakeFabric {
 		everClass: map[string]string{},
 		faultHist: map[string][]string{},
 		faultSeen: map[string]int{},
+		modified:  map[string]int{},
+		seen:      map[string]bool{},
 	}
 }
 
-// churnTestLifecycle lists the allowed faultInst lc transitions.
+// churnTestLifecycle lists the allowed faultInst lc transitions (the
+// APIC's fault guide); a retaining fault recurs only when its condition
+// returns, which the random churn does not model.
 var churnTestLifecycle = map[string][]string{
 	"soaking":          {"raised", "soaking-clearing"},
-	"soaking-clearing": {"retaining"},
+	"soaking-clearing": {"retaining", "soaking"},
 	"raised":           {"raised-clearing"},
 	"raised-clearing":  {"retaining", "raised"},
 	"retaining":        {},
 }
 
-func churnTestCleared(lc string) bool {
-	return lc == "soaking-clearing" || lc == "raised-clearing" || lc == "retaining"
-}
+// churnTestStateLifecycle adds what a state fault does: recur from retaining.
+var churnTestStateLifecycle = func() map[string][]string {
+	m := maps.Clone(churnTestLifecycle)
+	m["retaining"] = []string{"soaking"}
+	return m
+}()
+
+// churnTestCleared: only a retaining fault has severity cleared; a clearing
+// one keeps its severity until the clear interval ends.
+func churnTestCleared(lc string) bool { return lc == "retaining" }
 
 func (f *fakeFabric) violate(format string, args ...any) {
 	if len(f.violations) < 20 {
@@ -144,12 +160,18 @@ func (f *fakeFabric) Modify(dn string, changed map[string]string) error {
 		}
 	}
 	f.log("M", dn, changed)
+	f.modified[o.class]++
+	for _, k := range fakeWatched {
+		if v, ok := changed[k]; ok {
+			f.seen[o.class+" "+k+"="+v] = true
+		}
+	}
 	prevLC := o.attrs["lc"]
 	maps.Copy(o.attrs, changed)
 	if o.class == "faultInst" {
 		lc := o.attrs["lc"]
 		if lc != prevLC {
-			if !slices.Contains(churnTestLifecycle[prevLC], lc) {
+			if !slices.Contains(churnTestStateLifecycle[prevLC], lc) || lc == "soaking" && prevLC == "retaining" && stateFaultCode(dn) == "" {
 				f.violate("fault %s: %s → %s", dn, prevLC, lc)
 			}
 			f.faultSeen[prevLC+">"+lc]++
@@ -228,6 +250,22 @@ func (f *fakeFabric) Pick(r *rand.Rand, class string) (string, map[string]string
 	}
 	dn := list[r.IntN(len(list))]
 	return dn, maps.Clone(f.objs[dn].attrs), true
+}
+
+func (f *fakeFabric) Get(dn string) (map[string]string, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	o, ok := f.objs[dn]
+	if !ok {
+		return nil, false
+	}
+	return maps.Clone(o.attrs), true
+}
+
+func (f *fakeFabric) DNs(class string) []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.byClass[class])
 }
 
 func (f *fakeFabric) opCount() int {
@@ -367,7 +405,16 @@ var churnTestDNPatterns = map[string]string{
 	"vzBrCP":    `^uni/tn-[a-zA-Z0-9_.-]+/brc-[a-zA-Z0-9_.:-]+$`,
 	"l3extOut":  `^uni/tn-[a-zA-Z0-9_.-]+/out-[a-zA-Z0-9_.:-]+$`,
 	"fvCEp":     `^uni/tn-[a-zA-Z0-9_.-]+/ap-[a-zA-Z0-9_.:-]+/epg-[a-zA-Z0-9_.:-]+/cep-([0-9A-F]{2}:){5}[0-9A-F]{2}$`,
-	"faultInst": `^(uni/tn-[a-zA-Z0-9_.-]+|topology/pod-1/node-\d+)/.+/fault-F\d{4}$`,
+	"faultInst": `^(uni/tn-[a-zA-Z0-9_.-]+|topology/pod-\d+/node-\d+)(/.+)?/fault-F\d{4}$`,
+	// state-classes.md
+	"fabricNode":        `^topology/pod-\d+/node-\d+$`,
+	"topSystem":         `^topology/pod-\d+/node-\d+/sys$`,
+	"l1PhysIf":          `^topology/pod-\d+/node-\d+/sys/phys-\[eth\d+/\d+\]$`,
+	"ethpmPhysIf":       `^topology/pod-\d+/node-\d+/sys/phys-\[eth\d+/\d+\]/phys$`,
+	"bgpPeerEntry":      `^topology/pod-\d+/node-\d+/sys/bgp/inst/dom-[a-zA-Z0-9_.:-]+/peer-\[(\d+\.){3}\d+/32\]/ent-\[(\d+\.){3}\d+\]$`,
+	"ospfAdjEp":         `^topology/pod-\d+/node-\d+/sys/ospf/inst-[a-z]+/dom-[a-zA-Z0-9_.:-]+/if-\[eth\d+/\d+\]/adj-(\d+\.){3}\d+$`,
+	"healthInst":        `^(topology/pod-\d+/node-\d+/sys|uni/tn-[a-zA-Z0-9_.-]+(/ap-[a-zA-Z0-9_.:-]+/epg-[a-zA-Z0-9_.:-]+)?)/health$`,
+	"fabricHealthTotal": `^topology(/pod-\d+)?/health$`,
 }
 
 func TestChurnDNsAndTenants(t *testing.T) {
@@ -439,8 +486,12 @@ func TestChurnFaultLifecycle(t *testing.T) {
 		if h[0] != "soaking" && h[0] != "raised" && h[0] != "raised-clearing" && h[0] != "retaining" && h[0] != "soaking-clearing" {
 			t.Errorf("%s: starts in %q", dn, h[0])
 		}
+		lifecycle := churnTestLifecycle
+		if stateFaultCode(dn) != "" {
+			lifecycle = churnTestStateLifecycle
+		}
 		for i := 1; i < len(h); i++ {
-			if !slices.Contains(churnTestLifecycle[h[i-1]], h[i]) {
+			if !slices.Contains(lifecycle[h[i-1]], h[i]) {
 				t.Errorf("%s: history %v", dn, h)
 				break
 			}
@@ -458,6 +509,11 @@ func TestChurnDeterministic(t *testing.T) {
 		}
 		c := NewChurn(f, p, seed, churnTestClock())
 		churnTestSteps(t, c, 5000)
+		for _, class := range churnTopologyClasses { // the history holds the state churn
+			if f.modified[class] == 0 {
+				t.Errorf("seed %d: no %s modified", seed, class)
+			}
+		}
 		return f.hash, f.ops
 	}
 	h1, n1 := run(42)

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -36,9 +37,18 @@ var mdlNamingRE = map[string]*regexp.Regexp{
 	"l3extOut":  regexp.MustCompile(`^[a-zA-Z0-9_.:-]+$`),
 	"fvCEp":     regexp.MustCompile(`^[a-zA-Z0-9_.:-]+$`),
 	"faultInst": regexp.MustCompile(`^F\d+$`),
+	// The fabric-state classes; the ones with a fixed RN have no naming value.
+	"fabricNode":        regexp.MustCompile(`^[0-9]+$`),
+	"topSystem":         regexp.MustCompile(`^$`),
+	"l1PhysIf":          regexp.MustCompile(`^eth[0-9]+/[0-9]+$`),
+	"ethpmPhysIf":       regexp.MustCompile(`^$`),
+	"bgpPeerEntry":      regexp.MustCompile(`^[0-9a-fA-F.:]+$`),
+	"ospfAdjEp":         regexp.MustCompile(`^[0-9.]+$`),
+	"healthInst":        regexp.MustCompile(`^$`),
+	"fabricHealthTotal": regexp.MustCompile(`^$`),
 }
 
-// mdlRNPrefix is the RN prefix of each class; fvSubnet wraps its value in [].
+// mdlRNPrefix is the RN prefix of each class.
 var mdlRNPrefix = map[string]string{
 	"fvTenant":  "tn-",
 	"fvAp":      "ap-",
@@ -50,10 +60,23 @@ var mdlRNPrefix = map[string]string{
 	"l3extOut":  "out-",
 	"fvCEp":     "cep-",
 	"faultInst": "fault-",
+	// A prefix without "-" is the whole RN.
+	"fabricNode":        "node-",
+	"topSystem":         "sys",
+	"l1PhysIf":          "phys-",
+	"ethpmPhysIf":       "phys",
+	"bgpPeerEntry":      "ent-",
+	"ospfAdjEp":         "adj-",
+	"healthInst":        "health",
+	"fabricHealthTotal": "health",
 }
 
+// mdlBracketed classes wrap their naming value in [] (it may hold a '/').
+var mdlBracketed = map[string]bool{"fvSubnet": true, "l1PhysIf": true, "bgpPeerEntry": true}
+
 // mdlParentClasses lists the classes an object of each class is created under.
-// fvTenant lives directly under uni; faultInst can sit under any DN.
+// fvTenant lives directly under uni, fabricHealthTotal under topology or a
+// pod; faultInst can sit under any DN.
 var mdlParentClasses = map[string][]string{
 	"fvAp":     {"fvTenant"},
 	"fvAEPg":   {"fvAp"},
@@ -63,6 +86,12 @@ var mdlParentClasses = map[string][]string{
 	"vzBrCP":   {"fvTenant"},
 	"l3extOut": {"fvTenant"},
 	"fvCEp":    {"fvAEPg"},
+	// fabricNode sits under a pod and bgpPeerEntry and ospfAdjEp under
+	// protocol objects, none of them modelled.
+	"topSystem":   {"fabricNode"},
+	"l1PhysIf":    {"topSystem"},
+	"ethpmPhysIf": {"l1PhysIf"},
+	"healthInst":  {"topSystem", "fvTenant", "fvAEPg"},
 }
 
 // DN builders (§7).
@@ -87,30 +116,25 @@ func mdlEPGSubnetDN(t, ap, epg, ip string) string {
 // mdlChildDN builds the DN of an object of class named naming under parentDN
 // (ignored for fvTenant, which always lives under uni).
 func mdlChildDN(parentDN, class, naming string) string {
-	switch class {
-	case "fvTenant":
+	switch {
+	case class == "fvTenant":
 		return mdlTenantDN(naming)
-	case "fvSubnet":
-		return parentDN + "/subnet-[" + naming + "]"
+	case mdlBracketed[class]:
+		return parentDN + "/" + mdlRNPrefix[class] + "[" + naming + "]"
 	}
 	return parentDN + "/" + mdlRNPrefix[class] + naming
 }
 
-// mdlPortDN is the DN of a leaf front-panel port's physical interface state.
-func mdlPortDN(node, port int) string {
-	return fmt.Sprintf("%s/sys/phys-[eth1/%d]/phys", mdlNodeDN(1, node), port)
-}
-
 // mdlNodeLocalDN is the node-local copy (svc-policyelem) of a policy DN; faults
 // raised there are delegated and belong to no tenant even when path embeds one.
-func mdlNodeLocalDN(node int, path string) string {
-	return mdlNodeDN(1, node) + "/local/svc-policyelem-id-0/" + path
+func mdlNodeLocalDN(pod, node int, path string) string {
+	return mdlNodeDN(pod, node) + "/local/svc-policyelem-id-0/" + path
 }
 
 // mdlStPathIssuesDN is where a static-path deployment failure of an EPG is raised
 // (F0467): under uni/epp of the node, with the EPG DN in brackets.
-func mdlStPathIssuesDN(node, port int, epgDN string) string {
-	return mdlNodeLocalDN(node, fmt.Sprintf("uni/epp/fv-[%s]/node-%d/stpathatt-[eth1/%d]/nwissues", epgDN, node, port))
+func mdlStPathIssuesDN(pod, node, port int, epgDN string) string {
+	return mdlNodeLocalDN(pod, node, fmt.Sprintf("uni/epp/fv-[%s]/node-%d/stpathatt-[eth1/%d]/nwissues", epgDN, node, port))
 }
 
 // mdlQosRtDN is the tenant-common back-relation from the default custom QoS
@@ -278,8 +302,11 @@ func mdlBool(r *rand.Rand, pTrue float64) string {
 func newAttrs(r *rand.Rand, class, dn string, modTs string) map[string]string {
 	_, rn := mdlLastRN(dn)
 	naming := mdlNamingValue(rn)
-	if class == "faultInst" {
+	switch class {
+	case "faultInst":
 		return mdlFaultAttrs(r, dn, naming, modTs)
+	case "fabricNode", "topSystem", "l1PhysIf", "ethpmPhysIf", "bgpPeerEntry", "ospfAdjEp", "healthInst", "fabricHealthTotal":
+		return mdlStateAttrs(class, dn, modTs)
 	}
 	uid := mdlPick(r, mdlUIDs)
 	annotation := ""
@@ -435,9 +462,12 @@ type mdlFaultKind struct {
 
 // mdlFaultKinds covers every fault code the churn raises. F0104, F1123 and
 // F1295 follow captured payloads; the others are plausible renderings of real
-// codes (F1386 is fltFvBDNoOptArpFwdWithUnkMacFlood in the APIC model).
+// codes (F1386 is fltFvBDNoOptArpFwdWithUnkMacFlood in the APIC model; F1394,
+// a fabric port down, is one the pollers alert on; F0110 for an unreachable
+// node is a guess). sev is the severity a fault is raised with.
 var mdlFaultKinds = map[string]mdlFaultKind{
 	"F0104": {"critical", "operational-state-down", "cnw-aggr-if-down", "operational", "infra", "equipment"},
+	"F0110": {"critical", "node-failed", "fabric-node-failed", "operational", "infra", "fabric-node"},
 	"F0299": {"major", "protocol-down", "bgp-peer-not-established", "operational", "infra", "protocol-bgp"},
 	"F0467": {"minor", "configuration-failed", "fv-nw-issues-config-failed", "config", "tenant", "management"},
 	"F0532": {"warning", "interface-physical-down", "ethpm-if-port-down-infra-epg", "communications", "access", "port-down"},
@@ -446,6 +476,7 @@ var mdlFaultKinds = map[string]mdlFaultKind{
 	"F1234": {"warning", "resolution-failed", "qos-custom-pol-resolve-fail", "config", "tenant", "qos"},
 	"F1295": {"minor", "configuration-failed", "datetime-conf-issues-config-failed", "config", "infra", "management"},
 	"F1386": {"minor", "configuration-failed", "fv-bdno-opt-arp-fwd-with-unk-mac-flood", "config", "tenant", "bd-config"},
+	"F1394": {"major", "interface-physical-down", "ethpm-if-port-down-fabric", "communications", "infra", "port-down"},
 	"F1527": {"warning", "equipment-full", "eqpt-storage-full", "operational", "infra", "equipment-full"},
 	"F1690": {"minor", "configuration-failed", "fv-aepg-configuration-failed", "config", "tenant", "epg"},
 }
@@ -491,6 +522,12 @@ func mdlFaultAttrs(r *rand.Rand, dn, code, ts string) map[string]string {
 		reason := mdlPick(r, []string{"sfp-missing", "link-not-connected", "err-disabled-link-flaps", "suspended-no-lacp-pdus"})
 		descr = fmt.Sprintf("Port is down, reason:%s(notconnect), used by:EPG, lastLinkStChg:%s, operStQual:%s", reason, ts, reason)
 		changeSet = "lastLinkStChg (New: " + ts + "), operSt (Old: up, New: down), operStQual (Old: none, New: " + reason + ")"
+	case "F1394":
+		descr = fmt.Sprintf("Port is down, reason:link-failure(down), used by:Fabric, lastLinkStChg:%s, operStQual:link-failure", ts)
+		changeSet = "lastLinkStChg (New: " + ts + "), operSt (Old: up, New: down), operStQual (Old: none, New: link-failure)"
+	case "F0110":
+		descr = fmt.Sprintf("Node %s not reachable. unknown", mdlFirstMatch(mdlNodeRE, dn))
+		changeSet = "fabricSt (Old: active, New: inactive)"
 	case "F0546":
 		descr = fmt.Sprintf("Port is down, reason:%s(notconnect), used by:Discovery", mdlPick(r, []string{"sfp-missing", "link-not-connected"}))
 		changeSet = "operSt (Old: up, New: down)"
@@ -568,10 +605,11 @@ func mdlFaultAttrs(r *rand.Rand, dn, code, ts string) map[string]string {
 // a retaining fault, whose next step is deletion.
 //
 // faultInst follows the APIC lifecycle soaking → raised → raised-clearing →
-// retaining (or soaking → soaking-clearing → retaining; a clearing fault may be
-// raised again, which increments occur). Severity is "cleared" in the clearing
-// and retaining states. lastTransition moves forward from its current value by a
-// plausible interval; a caller with a clock may overwrite it.
+// retaining (or soaking → soaking-clearing → retaining; a clearing fault may
+// return to soaking or raised, which increments occur, and a raised one may
+// be escalated). Severity is "cleared" in retaining only. lastTransition moves
+// forward from its current value by a plausible interval; a caller with a
+// clock may overwrite it.
 func mutateAttrs(r *rand.Rand, class string, cur map[string]string) map[string]string {
 	if class == "faultInst" {
 		return mdlMutateFault(r, cur)
@@ -713,51 +751,82 @@ func mdlMutateClass(r *rand.Rand, class string, cur map[string]string, set func(
 	}
 }
 
-// mdlMutateFault advances a fault one lifecycle step.
+// mdlSeverities orders fault severities, least severe first.
+var mdlSeverities = []string{"cleared", "info", "warning", "minor", "major", "critical"}
+
+// mdlSevRank is a severity's place in mdlSeverities (-1: unknown).
+func mdlSevRank(sev string) int { return slices.Index(mdlSeverities, sev) }
+
+// mdlSevUp is the next severity up, "" above critical or for cleared.
+func mdlSevUp(sev string) string {
+	if i := mdlSevRank(sev); i > 0 && i+1 < len(mdlSeverities) {
+		return mdlSeverities[i+1]
+	}
+	return ""
+}
+
+// mdlFaultEscalate sets the changes that move a fault to severity sev.
+func mdlFaultEscalate(cur, ch map[string]string, sev string) {
+	ch["severity"] = sev
+	if cur["prevSeverity"] != cur["severity"] {
+		ch["prevSeverity"] = cur["severity"]
+	}
+	if mdlSevRank(sev) > mdlSevRank(cur["highestSeverity"]) {
+		ch["highestSeverity"] = sev
+	}
+}
+
+// mdlFaultRetain sets the changes that move a fault to retaining: its
+// severity is cleared, the one it had kept in prevSeverity.
+func mdlFaultRetain(cur, ch map[string]string) {
+	ch["lc"] = "retaining"
+	mdlFaultEscalate(cur, ch, "cleared")
+}
+
+// mdlFaultRecur sets the changes of a clearing fault whose condition came
+// back: to lc again, one more occurrence.
+func mdlFaultRecur(cur, ch map[string]string, lc string) {
+	ch["lc"] = lc
+	n, _ := strconv.Atoi(cur["occur"])
+	ch["occur"] = strconv.Itoa(n + 1)
+}
+
+// mdlMutateFault advances a fault one lifecycle step, as the APIC's fault
+// guide describes the states: a clearing fault keeps its severity and
+// returns to soaking or raised if its condition comes back; a raised fault
+// may be escalated; only retaining clears the severity.
 func mdlMutateFault(r *rand.Rand, cur map[string]string) map[string]string {
-	orig := cur["origSeverity"]
-	if orig == "" || orig == "cleared" {
-		orig = "warning"
-	}
 	ch := map[string]string{}
-	set := func(k, v string) {
-		if cur[k] != v {
-			ch[k] = v
-		}
-	}
 	var after time.Duration
-	clearTo := func(lc string) {
-		ch["lc"] = lc
-		if cur["severity"] != "cleared" {
-			ch["severity"] = "cleared"
-			set("prevSeverity", cur["severity"])
-		}
-	}
 	switch cur["lc"] {
 	case "soaking":
 		if r.IntN(6) == 0 {
-			clearTo("soaking-clearing")
+			ch["lc"] = "soaking-clearing"
 		} else {
 			ch["lc"] = "raised"
 		}
 		after = 120 * time.Second // default soaking interval
 	case "soaking-clearing":
-		ch["lc"] = "retaining"
-		after = 120 * time.Second
-	case "raised":
-		clearTo("raised-clearing")
-		after = time.Duration(1+r.IntN(240)) * time.Minute
-	case "raised-clearing":
-		if r.IntN(5) == 0 { // the condition came back before the clearing interval ended
-			ch["lc"] = "raised"
-			set("severity", orig)
-			set("prevSeverity", cur["severity"])
-			n, _ := strconv.Atoi(cur["occur"])
-			ch["occur"] = strconv.Itoa(n + 1)
+		if r.IntN(5) == 0 {
+			mdlFaultRecur(cur, ch, "soaking")
 		} else {
-			ch["lc"] = "retaining"
+			mdlFaultRetain(cur, ch)
 		}
 		after = 120 * time.Second // default clearing interval
+	case "raised":
+		if up := mdlSevUp(cur["severity"]); up != "" && r.IntN(6) == 0 {
+			mdlFaultEscalate(cur, ch, up)
+		} else {
+			ch["lc"] = "raised-clearing"
+		}
+		after = time.Duration(1+r.IntN(240)) * time.Minute
+	case "raised-clearing":
+		if r.IntN(5) == 0 {
+			mdlFaultRecur(cur, ch, "raised")
+		} else {
+			mdlFaultRetain(cur, ch)
+		}
+		after = 120 * time.Second
 	default: // retaining (next step: deletion) or unknown
 		return nil
 	}

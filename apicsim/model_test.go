@@ -60,9 +60,9 @@ func mdlTestCheckDN(t *testing.T, class, dn string) {
 		t.Errorf("%s DN %q: naming value %q does not match %s", class, dn, v, mdlNamingRE[class])
 	}
 	tenant := mdlTestTenant(dn)
-	if class == "faultInst" {
+	if class == "faultInst" || strings.HasPrefix(dn, "topology/") {
 		if strings.HasPrefix(dn, "topology/") != (tenant == "") {
-			t.Errorf("fault %q: tenant %q", dn, tenant)
+			t.Errorf("%s %q: tenant %q", class, dn, tenant)
 		}
 		return
 	}
@@ -102,13 +102,20 @@ func TestModelDNs(t *testing.T) {
 		{"fvCEp", mdlCEpDN("t", "a", "e", "00:50:56:AB:CD:EF"), "uni/tn-t/ap-a/epg-e/cep-00:50:56:AB:CD:EF", "t"},
 		{"faultInst", mdlFaultDN(mdlQosRtDN("default", epg), "F1234"),
 			"uni/tn-common/qoscustom-default/rtfvCustQosPol-[uni/tn-X/ap-a/epg-e]/fault-F1234", "common"},
-		{"faultInst", mdlFaultDN(mdlStPathIssuesDN(101, 5, epg), "F0467"),
+		{"faultInst", mdlFaultDN(mdlStPathIssuesDN(1, 101, 5, epg), "F0467"),
 			"topology/pod-1/node-101/local/svc-policyelem-id-0/uni/epp/fv-[uni/tn-X/ap-a/epg-e]/node-101/stpathatt-[eth1/5]/nwissues/fault-F0467", ""},
-		{"faultInst", mdlFaultDN(mdlPortDN(102, 33), "F0532"), "topology/pod-1/node-102/sys/phys-[eth1/33]/phys/fault-F0532", ""},
+		{"faultInst", mdlFaultDN(mdlPhysIfDN(1, 102, "eth1/33")+"/phys", "F0532"), "topology/pod-1/node-102/sys/phys-[eth1/33]/phys/fault-F0532", ""},
 		{"faultInst", mdlFaultDN(epg+"/rscons-web-to-db", "F1123"), "uni/tn-X/ap-a/epg-e/rscons-web-to-db/fault-F1123", "X"},
 		{"fvBD", mdlChildDN("uni/tn-t", "fvBD", "b"), "uni/tn-t/BD-b", "t"},
 		{"fvTenant", mdlChildDN("ignored", "fvTenant", "n"), "uni/tn-n", "n"},
 		{"fvSubnet", mdlChildDN("uni/tn-t/BD-b", "fvSubnet", "10.0.0.1/24"), "uni/tn-t/BD-b/subnet-[10.0.0.1/24]", "t"},
+		{"l1PhysIf", mdlChildDN("topology/pod-1/node-101/sys", "l1PhysIf", "eth1/49"), "topology/pod-1/node-101/sys/phys-[eth1/49]", ""},
+		{"ethpmPhysIf", mdlChildDN(mdlPhysIfDN(2, 1001, "eth3/12"), "ethpmPhysIf", ""), "topology/pod-2/node-1001/sys/phys-[eth3/12]/phys", ""},
+		{"topSystem", mdlChildDN(mdlNodeDN(1, 101), "topSystem", ""), "topology/pod-1/node-101/sys", ""},
+		{"bgpPeerEntry", mdlBGPPeerEntryDN(1, 101, "overlay-1", "10.0.64.202"), "topology/pod-1/node-101/sys/bgp/inst/dom-overlay-1/peer-[10.0.64.202/32]/ent-[10.0.64.202]", ""},
+		{"ospfAdjEp", mdlOSPFAdjDN(1, 103, "common:default", "eth1/6", "10.254.0.2"), "topology/pod-1/node-103/sys/ospf/inst-default/dom-common:default/if-[eth1/6]/adj-10.254.0.2", ""},
+		{"healthInst", mdlHealthDN("uni/tn-t/ap-a/epg-e"), "uni/tn-t/ap-a/epg-e/health", "t"},
+		{"fabricHealthTotal", mdlPodHealthDN(2), "topology/pod-2/health", ""},
 	} {
 		if tc.got != tc.want {
 			t.Errorf("built %q, want %q", tc.got, tc.want)
@@ -123,6 +130,9 @@ func TestModelDNs(t *testing.T) {
 		"uni/tn-common/qoscustom-default/rtfvCustQosPol-[uni/tn-X/ap-a/epg-e]/fault-F1234": {"uni", "tn-common", "qoscustom-default", "rtfvCustQosPol-[uni/tn-X/ap-a/epg-e]", "fault-F1234"},
 		"topology/pod-1/node-1/sys/ch/p-[/firmware]-f-[/dev/mapper/vg_ifc0-firmware]":      {"topology", "pod-1", "node-1", "sys", "ch", "p-[/firmware]-f-[/dev/mapper/vg_ifc0-firmware]"},
 		"uni/tn-a": {"uni", "tn-a"},
+		"topology/pod-2/node-1001/sys/phys-[eth3/12]/phys/fault-F1394":                                {"topology", "pod-2", "node-1001", "sys", "phys-[eth3/12]", "phys", "fault-F1394"},
+		"topology/pod-1/node-101/sys/bgp/inst/dom-overlay-1/peer-[10.0.64.202/32]/ent-[10.0.64.202]":  {"topology", "pod-1", "node-101", "sys", "bgp", "inst", "dom-overlay-1", "peer-[10.0.64.202/32]", "ent-[10.0.64.202]"},
+		"topology/pod-1/node-103/sys/ospf/inst-default/dom-common:default/if-[eth1/6]/adj-10.254.0.2": {"topology", "pod-1", "node-103", "sys", "ospf", "inst-default", "dom-common:default", "if-[eth1/6]", "adj-10.254.0.2"},
 	} {
 		if got := splitDN(dn); !slices.Equal(got, want) {
 			t.Errorf("splitDN(%q) = %q", dn, got)
@@ -136,7 +146,7 @@ func TestModelDNs(t *testing.T) {
 
 // mdlTestSample returns n DNs of class with realistic parents.
 func mdlTestSample(r *rand.Rand, class string, n int) []string {
-	g := newChurnGen(Profile{Tenants: 20}, 0)
+	g := newChurnGen(Profile{Tenants: 20}, newTopology(Profile{}), 0)
 	name := func(c string) string { return mdlName(r, c, g.id()) }
 	var dns []string
 	for range n {
@@ -301,6 +311,9 @@ func TestModelMutateAttrs(t *testing.T) {
 	}
 }
 
+// mdlTestSevRank orders the severities (apic-protocol.md §4).
+var mdlTestSevRank = map[string]int{"cleared": 0, "info": 1, "warning": 2, "minor": 3, "major": 4, "critical": 5}
+
 func TestModelFaultLifecycle(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
 	const ts = "2026-03-01T12:00:00.000+00:00"
@@ -320,26 +333,31 @@ func TestModelFaultLifecycle(t *testing.T) {
 			if _, ok := ch["modTs"]; ok {
 				t.Fatalf("%s: modTs changed", dn)
 			}
-			prev := cur["lc"]
+			prev, prevSev := cur["lc"], cur["severity"]
 			prevT, _ := time.Parse(mdlTimeLayout, cur["lastTransition"])
 			prevOccur, _ := strconv.Atoi(cur["occur"])
 			for k, v := range ch {
 				cur[k] = v
 			}
-			lc := cur["lc"]
+			lc, sev := cur["lc"], cur["severity"]
 			edges[prev+">"+lc]++
 			path = append(path, lc)
-			if !slices.Contains(churnTestLifecycle[prev], lc) {
+			escalated := prev == "raised" && lc == "raised" && mdlTestSevRank[sev] > mdlTestSevRank[prevSev]
+			if !slices.Contains(churnTestLifecycle[prev], lc) && !escalated {
 				t.Fatalf("%s: %v", dn, path)
 			}
-			if churnTestCleared(lc) != (cur["severity"] == "cleared") || !churnTestCleared(lc) && cur["severity"] != orig {
-				t.Fatalf("%s: lc %s severity %s (orig %s)", dn, lc, cur["severity"], orig)
+			if churnTestCleared(lc) != (sev == "cleared") || !churnTestCleared(lc) && mdlTestSevRank[sev] < mdlTestSevRank[orig] {
+				t.Fatalf("%s: lc %s severity %s (orig %s)", dn, lc, sev, orig)
+			}
+			if sev != prevSev && cur["prevSeverity"] != prevSev || mdlTestSevRank[cur["highestSeverity"]] < mdlTestSevRank[sev] {
+				t.Fatalf("%s: severity %s → %s, prevSeverity %s, highestSeverity %s", dn, prevSev, sev, cur["prevSeverity"], cur["highestSeverity"])
 			}
 			if nt, err := time.Parse(mdlTimeLayout, cur["lastTransition"]); err != nil || !nt.After(prevT) {
 				t.Fatalf("%s: lastTransition %s after %s", dn, cur["lastTransition"], prevT)
 			}
 			occur, _ := strconv.Atoi(cur["occur"])
-			if reraised := prev == "raised-clearing" && lc == "raised"; occur != prevOccur+map[bool]int{true: 1}[reraised] {
+			recurred := prev == "raised-clearing" && lc == "raised" || prev == "soaking-clearing" && lc == "soaking"
+			if occur != prevOccur+map[bool]int{true: 1}[recurred] {
 				t.Fatalf("%s: %s → %s occur %d → %d", dn, prev, lc, prevOccur, occur)
 			}
 		}
@@ -351,6 +369,9 @@ func TestModelFaultLifecycle(t *testing.T) {
 		}
 	}
 	t.Logf("lifecycle edges: %v", edges)
+	if edges["raised>raised"] == 0 {
+		t.Error("no raised fault was escalated")
+	}
 	for from, tos := range churnTestLifecycle {
 		for _, to := range tos {
 			if edges[from+">"+to] == 0 {

@@ -121,6 +121,27 @@ func (s *Sim) Pick(r *rand.Rand, class string) (string, map[string]string, bool)
 	return o.DN, o.Map(), true
 }
 
+// Get returns the attributes of the object at dn.
+func (s *Sim) Get(dn string) (map[string]string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	o, ok := s.st.objs[dn]
+	if !ok {
+		return nil, false
+	}
+	return o.Map(), true
+}
+
+// DNs returns the DNs of every object of the class, in the store's order.
+func (s *Sim) DNs(class string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if ci := s.st.classes[class]; ci != nil {
+		return slices.Clone(ci.dns)
+	}
+	return nil
+}
+
 // Lookup returns the object at dn.
 func (s *Sim) Lookup(dn string) (*Object, bool) {
 	s.mu.Lock()
