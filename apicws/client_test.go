@@ -20,19 +20,20 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // recSink records what the client hands over and keeps a tiny object
 // table, enough to check ordering and counts.
 type recSink struct {
-	mu       sync.Mutex
-	objects  map[string]map[string]bool // class -> DN set
-	pages    map[string]map[string]bool // class -> DN set of a snapshot in progress
-	changes  map[string]int             // "class status"
-	resyncs  int
-	up       bool
-	logins   map[string][2]int // controller -> attempts, failures
-	errors   map[string]int
-	messages int
-	socket   map[string]bool
-	subUp    map[string]bool
-	refresh  map[string][2]int
-	resynced map[string]int
+	mu             sync.Mutex
+	objects        map[string]map[string]bool // class -> DN set
+	pages          map[string]map[string]bool // class -> DN set of a snapshot in progress
+	changes        map[string]int             // "class status"
+	resyncs        int
+	tokenRefreshes int
+	up             bool
+	logins         map[string][2]int // controller -> attempts, failures
+	errors         map[string]int
+	messages       int
+	socket         map[string]bool
+	subUp          map[string]bool
+	refresh        map[string][2]int
+	resynced       map[string]int
 }
 
 func newRecSink() *recSink {
@@ -104,7 +105,7 @@ func (r *recSink) LoginAttempt(c string, ok bool) {
 	r.logins[c] = v
 	r.mu.Unlock()
 }
-func (r *recSink) TokenRefresh(bool)           {}
+func (r *recSink) TokenRefresh(bool)           { r.mu.Lock(); r.tokenRefreshes++; r.mu.Unlock() }
 func (r *recSink) SessionExpiry(time.Time)     {}
 func (r *recSink) LastEvent(string, time.Time) {}
 func (r *recSink) SocketUp(c string, up bool)  { r.mu.Lock(); r.socket[c] = up; r.mu.Unlock() }

@@ -82,3 +82,16 @@ func TestProbeLeavesHealthySubscriptionsAlone(t *testing.T) {
 		t.Fatalf("a healthy subscription was made again: %v", sink.resynced)
 	}
 }
+
+// Token refreshes (the refresher) and probes (the subscriber) share the
+// session's token: with the race detector on, this fails if they race.
+func TestTokenRefreshWhileProbing(t *testing.T) {
+	sim := newSim(t, apicsim.Config{RefreshTimeout: 2 * time.Second})
+	sim.Create("fvBD", "uni/tn-a/BD-1", map[string]string{"name": "b"})
+	sink, _ := startClient(t, sim, Config{Subscriptions: []Subscription{{Class: "fvBD"}}, ProbeInterval: 5 * time.Millisecond})
+	eventually(t, "up", func() bool { return sink.read(func(r *recSink) bool { return r.up }) })
+	eventually(t, "two token refreshes", func() bool { return sink.read(func(r *recSink) bool { return r.tokenRefreshes >= 2 }) })
+	if !sink.read(func(r *recSink) bool { return r.up && r.resyncs == 1 }) {
+		t.Fatalf("the stream did not stay up on its first session: resyncs %d", sink.resyncs)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/aci-exporter/aci-exporter/event"
@@ -37,11 +38,12 @@ var (
 	maxAnswerBytes = int64(1 << 30) // a 1M-object page is about 600 MB
 )
 
-// rest is the REST side of one session: one controller, one token.
+// rest is the REST side of one session: one controller, one token. The
+// refresher replaces the token while the subscriber sends requests.
 type rest struct {
 	http  *http.Client
 	base  string
-	token string
+	token atomic.Pointer[string]
 	// Kept across pages: a snapshot of a million objects reads a hundred
 	// pages of megabytes each, whose buffers would otherwise be most of
 	// its garbage and page faults.
@@ -74,10 +76,10 @@ func (r *rest) send(ctx context.Context, method, path string, body []byte, buf *
 		return 0, nil, err
 	}
 	req.Header.Set("Content-Type", "application/json")
-	if r.token != "" {
+	if token := r.token.Load(); token != nil {
 		// Exactly one cookie header: a duplicated cookie makes an APIC accept
 		// subscriptions that never push (apic-protocol.md §1.2).
-		req.Header.Set("Cookie", "APIC-cookie="+r.token)
+		req.Header.Set("Cookie", "APIC-cookie="+*token)
 	}
 	resp, err := r.http.Do(req)
 	if err != nil {
@@ -192,7 +194,7 @@ func (r *rest) takeLogin(env *envelope) (*loginInfo, error) {
 		refreshTimeout: seconds(a.RefreshTimeoutSeconds, 600*time.Second),
 		maxLifetime:    seconds(a.MaximumLifetimeSeconds, 24*time.Hour),
 	}
-	r.token = info.token
+	r.token.Store(&info.token)
 	return info, nil
 }
 
