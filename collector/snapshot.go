@@ -18,6 +18,8 @@ import (
 // round is a class's snapshot in progress.
 type round struct {
 	first bool                   // the class's baseline: nothing is counted
+	full  bool                   // the cap had refused objects before the round
+	seen  int                    // objects in the snapshot so far: what the cap allows for
 	in    bitset                 // slots whose object is in the snapshot
 	added bitset                 // slots the snapshot added: absent before the round
 	keep  bitset                 // slots in the snapshot whose state then is unknown
@@ -54,7 +56,7 @@ func (s *state) snapshotPage(class string, objs []event.Object) {
 		cs.round = &round{first: true}
 	}
 	if cs.round == nil {
-		cs.round = &round{prior: map[uint32]fingerprint{}}
+		cs.round = &round{prior: map[uint32]fingerprint{}, full: s.full}
 		s.full = false
 	}
 	s.lastClass = nil
@@ -67,7 +69,10 @@ func (s *state) snapshotPage(class string, objs []event.Object) {
 			if r.in.has(i) {
 				continue
 			}
-			r.in.set(i)
+			if s.atCap(cs) {
+				continue
+			}
+			r.see(i)
 			if old := cs.objs[i].fp; old != fp {
 				if _, ok := r.prior[i]; !ok && !r.first {
 					r.prior[i] = old
@@ -76,15 +81,41 @@ func (s *state) snapshotPage(class string, objs []event.Object) {
 			}
 			continue
 		}
-		if s.max > 0 && s.total >= s.max {
-			s.full = true
-			s.refused++
+		if s.atCap(cs) {
 			continue
 		}
 		tenant := s.tenantID(o.Tenant)
 		i := s.add(cs, strings.Clone(o.DN), object{tenant: tenant, fp: fp}, s.stat(cs, tenant))
-		r.in.set(i)
+		r.see(i)
 		r.added.set(i)
+	}
+}
+
+// atCap reports, and counts, an object of a round that the cap refuses:
+// the other classes' objects and this snapshot's so far fill it. The
+// class's old objects do not count, as the snapshot replaces them.
+func (s *state) atCap(cs *classState) bool {
+	if s.max == 0 || s.total-cs.len()+cs.round.seen < s.max {
+		return false
+	}
+	s.full = true
+	s.refused++
+	return true
+}
+
+// see puts a slot in the snapshot.
+func (r *round) see(i uint32) {
+	if !r.in.has(i) {
+		r.in.set(i)
+		r.seen++
+	}
+}
+
+// unsee takes a slot out of the snapshot.
+func (r *round) unsee(i uint32) {
+	if r.in.has(i) {
+		r.in.clear(i)
+		r.seen--
 	}
 }
 
@@ -217,20 +248,20 @@ func (s *state) lateAdjust(cs *classState, late []event.Event) {
 		switch {
 		case evs[0].Status == event.StatusCreated:
 			if seen {
-				r.in.clear(i) // born after the moment: not in the snapshot
+				r.unsee(i) // born after the moment: not in the snapshot
 			}
 		case seen && !showsAny(cs.objs[i].fp, evs):
 			// the page is the state at the moment
-		case had:
-			r.in.set(i)
+		case seen:
 			r.keep.set(i)
-		case s.max > 0 && s.total >= s.max:
-			s.full = true
-			s.refused++
+		case s.atCap(cs):
+		case had:
+			r.see(i)
+			r.keep.set(i)
 		default:
 			tenant := s.tenantID(evs[0].Tenant)
 			i = s.add(cs, strings.Clone(dn), object{tenant: tenant}, s.stat(cs, tenant))
-			r.in.set(i)
+			r.see(i)
 			r.added.set(i)
 			r.keep.set(i)
 		}
@@ -274,6 +305,7 @@ func (s *state) dropSnapshot(class string) {
 		return
 	}
 	r := cs.round
+	s.full = s.full || r.full
 	if r.first {
 		s.total -= cs.len()
 		delete(s.classes, class)

@@ -322,3 +322,20 @@ func gatherText(t *testing.T, g prometheus.Gatherer) string {
 	}
 	return b.String()
 }
+
+// A snapshot replaces its class's objects, so they do not count against
+// the cap while it is applied in place: a class at the cap that trades one
+// object for another keeps the new one.
+func TestSnapshotAtCapReplacesOldObjects(t *testing.T) {
+	f := NewFabric("prod", nil, nil, nil, 3)
+	resync(f, "fvBD", []event.Object{obj("uni/tn-a/BD-1"), obj("uni/tn-a/BD-2"), obj("uni/tn-a/BD-3")})
+	resync(f, "fvBD", []event.Object{obj("uni/tn-a/BD-1"), obj("uni/tn-a/BD-2"), obj("uni/tn-a/BD-4")})
+	if _, ok := f.st.classes["fvBD"].index["uni/tn-a/BD-4"]; !ok || f.st.full || f.Objects("fvBD") != 3 {
+		t.Fatalf("BD-4 tracked %v, cap reached %v, objects %d: want BD-4 in, the cap not reached, 3", ok, f.st.full, f.Objects("fvBD"))
+	}
+	// Over the cap, the snapshot's objects beyond it are refused, old or new.
+	resync(f, "fvBD", []event.Object{obj("uni/tn-a/BD-1"), obj("uni/tn-a/BD-5"), obj("uni/tn-a/BD-6"), obj("uni/tn-a/BD-2")})
+	if !f.st.full || f.Status().Objects != 3 || f.st.refused != 1 {
+		t.Fatalf("cap reached %v, objects %d, refused %d: want true, 3, 1", f.st.full, f.Status().Objects, f.st.refused)
+	}
+}
