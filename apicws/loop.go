@@ -53,6 +53,7 @@ func (s *session) loop(frames <-chan frameMsg, ctl <-chan any) {
 				return
 			}
 			s.onFrame(m)
+			s.framesDone.Add(1)
 		case m := <-ctl:
 			switch m := m.(type) {
 			case resyncMsg:

@@ -182,7 +182,7 @@ func (s *session) subscribeAll(ctx context.Context, ctl chan<- any) error {
 			if p.confirm != nil {
 				continue // a second look is due first
 			}
-			if err := s.probe(ctx, &p, min(confirmDelay, s.c.cfg.ProbeInterval)); err != nil {
+			if err := s.probe(ctx, &p, confirmDelay); err != nil {
 				return err
 			}
 		case <-p.confirm:

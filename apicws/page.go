@@ -125,6 +125,7 @@ func (p *page) release() {
 		return
 	}
 	clear(a.objs) // no pointers into old text linger in the spare
+	clear(a.attrs)
 	a.text, a.attrs, a.objs = a.text[:0], a.attrs[:0], a.objs[:0]
 	p.spare.put(a)
 }

@@ -2,7 +2,9 @@ package apicws
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"sync"
 	"time"
@@ -21,8 +23,7 @@ import (
 // never pushed. An event in flight at the first look has arrived by then,
 // so a healthy subscription is never made again for it.
 
-// confirmDelay is how long after a mismatch the second look comes (a
-// shorter probe interval shortens it too).
+// confirmDelay is how long after a mismatch the second look comes.
 const confirmDelay = 3 * time.Second
 
 // stampLen bounds a stored stamp; APIC stamps are 29 bytes.
@@ -89,20 +90,28 @@ type look struct {
 	total  int    // the APIC's count
 	newest string // the APIC's newest stamp
 	behind bool   // the APIC holds a change the exporter has not seen
-	count  bool   // the counts differ (unfiltered subscriptions only)
+	// count: the count says a change was missed. Unfiltered, the APIC's
+	// count differs from the objects held; filtered (the objects held
+	// are the union of the class's subscriptions), it moved since the
+	// last look (or the subscription's answer) while no event came.
+	count bool
 }
 
-// prober holds the suspects between a probe and its second look.
+// prober holds what probes learn, and the suspects between a probe and
+// its second look.
 type prober struct {
 	suspects map[string]look // by subscription name
 	confirm  <-chan time.Time
-	byStamp  map[string]string // subscriptions whose stamp is lastTransition
+	stamp    map[string]string // the stamp ordered by, once it is not modTs: lastTransition, or "" for none
 }
 
 // probe looks at every subscription and schedules a second look, after
 // delay, at those that differ.
 func (s *session) probe(ctx context.Context, p *prober, delay time.Duration) error {
 	p.suspects = map[string]look{}
+	if p.stamp == nil {
+		p.stamp = map[string]string{}
+	}
 	for _, sub := range s.c.cfg.Subscriptions {
 		l, ok, err := s.look(ctx, sub, p)
 		if err != nil {
@@ -110,6 +119,9 @@ func (s *session) probe(ctx context.Context, p *prober, delay time.Duration) err
 		}
 		if ok && (l.behind || l.count) {
 			p.suspects[sub.Name] = l
+		}
+		if ok {
+			s.looked[sub.Name] = l
 		}
 	}
 	if len(p.suspects) > 0 {
@@ -136,11 +148,17 @@ func (s *session) confirm(ctx context.Context, p *prober) error {
 		if err != nil {
 			return err
 		}
-		quiet := now.events == first.events && s.lastRead.Load() > first.at
+		// Quiet: no event for it since, while the socket delivered and the
+		// loop has applied every frame read (a busy loop may still hold
+		// the event the first look missed).
+		read := s.framesRead.Load()
+		quiet := now.events == first.events && s.lastRead.Load() > first.at && s.framesDone.Load() >= read
 		// Behind still the change seen at the first look: it would have
 		// come by now.
 		behind := first.behind && s.newest.get(sub.Name) < first.newest
-		if ok && quiet && (behind || first.count && now.count) {
+		// A filtered count moved without an event: quiet since says dead.
+		count := first.count && (now.count || sub.Filter != "")
+		if ok && quiet && (behind || count) {
 			s.c.log.Warn("Subscription silent while the APIC holds changes it never pushed, subscribing again",
 				"subscription", sub.Name, "class", sub.Class, "apic_newest", first.newest, "newest_seen", s.newest.get(sub.Name), "apic_count", now.total)
 			s.requestResubscribe(sub.Class)
@@ -155,19 +173,7 @@ func (s *session) confirm(ctx context.Context, p *prober) error {
 // they cannot be compared (a snapshot in progress, a refused query).
 func (s *session) look(ctx context.Context, sub Subscription, p *prober) (look, bool, error) {
 	l := look{at: time.Now().UnixNano(), events: s.subEvents[sub.Name].Load()}
-	attr := "modTs"
-	if p.byStamp[sub.Name] != "" {
-		attr = p.byStamp[sub.Name]
-	}
-	top, total, err := s.newestObject(ctx, sub, attr)
-	if err == nil && attr == "modTs" && stampOfModTs(top) == "never" {
-		// Faults keep modTs "never": their stamp is lastTransition.
-		if p.byStamp == nil {
-			p.byStamp = map[string]string{}
-		}
-		p.byStamp[sub.Name] = "lastTransition"
-		top, total, err = s.newestObject(ctx, sub, "lastTransition")
-	}
+	top, total, err := s.newestObject(ctx, sub, p)
 	if err != nil {
 		if sessionGone(err) {
 			return l, false, fmt.Errorf("probe %s: %w", sub.Name, err)
@@ -175,30 +181,63 @@ func (s *session) look(ctx context.Context, sub Subscription, p *prober) (look, 
 		return l, false, nil
 	}
 	l.total, l.newest = total, stampOf(top)
-	l.behind = l.newest > s.newest.get(sub.Name)
-	if sub.Filter == "" {
-		have := s.c.sink.Objects(sub.Class)
-		if have < 0 {
-			return l, false, nil
-		}
-		l.count = have != total
+	ours := s.newest.get(sub.Name)
+	l.behind = cut(l.newest) > ours // stored stamps are cut to stampLen
+	if sub.Filter != "" {
+		prev, ok := s.looked[sub.Name]
+		l.count = ok && total != prev.total && l.events == prev.events
+		return l, true, nil
 	}
+	have := s.c.sink.Objects(sub.Class)
+	if have < 0 {
+		return l, false, nil
+	}
+	l.count = have != total
 	return l, true, nil
 }
 
-func stampOfModTs(attrs []event.Attr) string {
+func cut(stamp string) string { return stamp[:min(len(stamp), stampLen)] }
+
+// newestObject returns the attributes of the subscription's newest object
+// (nil for none) and the count of its objects. Faults keep modTs "never":
+// their stamp is lastTransition, learned at the first look. An APIC that
+// refuses the order is asked for the count alone from then on: the look
+// still compares counts, and says so once.
+func (s *session) newestObject(ctx context.Context, sub Subscription, p *prober) ([]event.Attr, int, error) {
+	attr, learned := p.stamp[sub.Name]
+	if !learned {
+		attr = "modTs"
+	}
+	top, total, err := s.probeQuery(ctx, sub, attr)
+	if apiErr, ok := errors.AsType[*APIError](err); ok && attr != "" && apiErr.Status == http.StatusBadRequest {
+		s.c.log.Warn("The APIC refuses to order a class by its change stamp: the dead-subscription probe compares counts only",
+			"subscription", sub.Name, "class", sub.Class, "attribute", attr, "err", err)
+		p.stamp[sub.Name] = ""
+		return s.probeQuery(ctx, sub, "")
+	}
+	if err == nil && !learned && attrOf(top, "modTs") == "never" {
+		p.stamp[sub.Name] = "lastTransition"
+		return s.newestObject(ctx, sub, p)
+	}
+	return top, total, err
+}
+
+func attrOf(attrs []event.Attr, name string) string {
 	for _, a := range attrs {
-		if a.Name == "modTs" {
+		if a.Name == name {
 			return a.Value
 		}
 	}
 	return ""
 }
 
-// newestObject returns the attributes of the subscription's newest object
-// by attr (nil for none) and the count of its objects.
-func (s *session) newestObject(ctx context.Context, sub Subscription, attr string) ([]event.Attr, int, error) {
-	opts := []string{"order-by=" + sub.Class + "." + attr + "|desc", "page=0", "page-size=1"}
+// probeQuery reads a page of one of the subscription's objects, ordered
+// by attr descending (none for ""), and their count.
+func (s *session) probeQuery(ctx context.Context, sub Subscription, attr string) ([]event.Attr, int, error) {
+	opts := []string{"page=0", "page-size=1"}
+	if attr != "" {
+		opts = append([]string{"order-by=" + sub.Class + "." + attr + "|desc"}, opts...)
+	}
 	if sub.Filter != "" {
 		opts = append(opts, "query-target-filter="+escapeFilter(sub.Filter))
 	}

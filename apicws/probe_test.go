@@ -16,13 +16,20 @@ import (
 func TestProbeFindsSilentlyDeadSubscription(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
+		filter string
 		change func(sim *apicsim.Sim, i int)
 	}{
-		{"modifications only", func(sim *apicsim.Sim, i int) {
+		{"modifications only", "", func(sim *apicsim.Sim, i int) {
 			sim.Modify(fmt.Sprintf("uni/tn-a/BD-%d", i%5), map[string]string{"descr": fmt.Sprint("change ", i)})
 		}},
+		// A filtered subscription: its objects are not compared with the
+		// APIC's count, so a deletion shows as a count that moved without
+		// an event.
+		{"deletions only, filtered", `wcard(fvBD.dn,"BD-")`, func(sim *apicsim.Sim, i int) {
+			sim.Delete(fmt.Sprintf("uni/tn-a/BD-%d", i))
+		}},
 		// One created and one deleted: the count stays, only the newest moves.
-		{"creations and deletions", func(sim *apicsim.Sim, i int) {
+		{"creations and deletions", "", func(sim *apicsim.Sim, i int) {
 			sim.Create("fvBD", fmt.Sprintf("uni/tn-a/BD-new%d", i), map[string]string{"name": "new"})
 			sim.Delete(fmt.Sprintf("uni/tn-a/BD-%d", i))
 		}},
@@ -34,7 +41,7 @@ func TestProbeFindsSilentlyDeadSubscription(t *testing.T) {
 				sim.Create("fvBD", fmt.Sprintf("uni/tn-a/BD-%d", i), map[string]string{"name": "b"})
 			}
 			const probe = 500 * time.Millisecond
-			sink, _ := startClient(t, sim, Config{Subscriptions: []Subscription{{Class: "fvBD"}}, ProbeInterval: probe, RefreshTimeout: time.Hour})
+			sink, _ := startClient(t, sim, Config{Subscriptions: []Subscription{{Class: "fvBD", Filter: tc.filter}}, ProbeInterval: probe, RefreshTimeout: time.Hour})
 			eventually(t, "up", func() bool { return sink.read(func(r *recSink) bool { return r.up }) })
 
 			sim.KillSubscriptions(apicsim.RefreshSilent200)
@@ -69,7 +76,7 @@ func TestProbeLeavesHealthySubscriptionsAlone(t *testing.T) {
 	eventually(t, "up", func() bool { return sink.read(func(r *recSink) bool { return r.up }) })
 
 	rnd := rand.New(rand.NewPCG(1, 2))
-	for i := range 3000 { // about 3 s: 60 probes, each racing the changes
+	for i := range 3000 { // about 3 s of probes racing the changes
 		dn := fmt.Sprintf("uni/tn-a/BD-%d", rnd.IntN(50))
 		if i%2 == 0 {
 			sim.Modify(dn, map[string]string{"descr": fmt.Sprint(i)})
@@ -78,13 +85,16 @@ func TestProbeLeavesHealthySubscriptionsAlone(t *testing.T) {
 		}
 		time.Sleep(time.Millisecond)
 	}
+	time.Sleep(confirmDelay + time.Second) // past the second look of the last probe
 	if n := sink.read(func(r *recSink) bool { return r.resynced["fvBD"] > 0 || r.resynced["faultInst"] > 0 }); n {
 		t.Fatalf("a healthy subscription was made again: %v", sink.resynced)
 	}
 }
 
 // Token refreshes (the refresher) and probes (the subscriber) share the
-// session's token: with the race detector on, this fails if they race.
+// session's token: with the race detector on, this fails if they race. A
+// probe sent with the old token while apicsim replaces it (no grace) is
+// sent again with the new one: the session stays up.
 func TestTokenRefreshWhileProbing(t *testing.T) {
 	sim := newSim(t, apicsim.Config{RefreshTimeout: 2 * time.Second})
 	sim.Create("fvBD", "uni/tn-a/BD-1", map[string]string{"name": "b"})
@@ -93,5 +103,28 @@ func TestTokenRefreshWhileProbing(t *testing.T) {
 	eventually(t, "two token refreshes", func() bool { return sink.read(func(r *recSink) bool { return r.tokenRefreshes >= 2 }) })
 	if !sink.read(func(r *recSink) bool { return r.up && r.resyncs == 1 }) {
 		t.Fatalf("the stream did not stay up on its first session: resyncs %d", sink.resyncs)
+	}
+}
+
+// One change and then silence on a live subscription: the probes that see
+// the APIC ahead of the exporter before the event lands must not make it
+// again; the event lands before the second look.
+func TestProbeOneChangeThenSilence(t *testing.T) {
+	sim := newSim(t, apicsim.Config{})
+	sim.Create("fvBD", "uni/tn-a/BD-1", map[string]string{"name": "b"})
+	sink, _ := startClient(t, sim, Config{Subscriptions: []Subscription{{Class: "fvBD"}, {Name: "filtered", Class: "fvBD", Filter: `wcard(fvBD.dn,"BD-")`}},
+		ProbeInterval: 20 * time.Millisecond})
+	eventually(t, "up", func() bool { return sink.read(func(r *recSink) bool { return r.up }) })
+	for i := range 20 { // a change at every phase of the probe cycle
+		sim.Modify("uni/tn-a/BD-1", map[string]string{"descr": fmt.Sprint(i)})
+		if i%2 == 0 {
+			sim.Delete("uni/tn-a/BD-1")
+			sim.Create("fvBD", "uni/tn-a/BD-1", map[string]string{"name": "b"})
+		}
+		time.Sleep(time.Duration(7*i%23) * time.Millisecond) // spread over the cycle, not synchronisation
+	}
+	time.Sleep(confirmDelay + time.Second) // past the second look of the last probe that saw a change
+	if n := sink.read(func(r *recSink) bool { return r.resyncs != 1 }); n {
+		t.Fatalf("a live subscription was made again: %d snapshots", sink.resyncs)
 	}
 }

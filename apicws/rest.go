@@ -69,14 +69,26 @@ func (r *rest) do(ctx context.Context, method, path string, body []byte) (*envel
 	return answer(code, raw)
 }
 
-// send makes one request and reads its answer into buf.
+// send makes one request and reads its answer into buf. aaaRefresh gives
+// a new token, and whether the old one stays valid is not known
+// (apic-protocol.md §1.3): a request refused with 403 while the token was
+// being replaced is sent once more, with the new one.
 func (r *rest) send(ctx context.Context, method, path string, body []byte, buf *bytes.Buffer) (int, []byte, error) {
+	token := r.token.Load()
+	code, raw, err := r.sendWith(ctx, token, method, path, body, buf)
+	if code == http.StatusForbidden && r.token.Load() != token {
+		return r.sendWith(ctx, r.token.Load(), method, path, body, buf)
+	}
+	return code, raw, err
+}
+
+func (r *rest) sendWith(ctx context.Context, token *string, method, path string, body []byte, buf *bytes.Buffer) (int, []byte, error) {
 	req, err := http.NewRequestWithContext(ctx, method, r.base+path, bytes.NewReader(body))
 	if err != nil {
 		return 0, nil, err
 	}
 	req.Header.Set("Content-Type", "application/json")
-	if token := r.token.Load(); token != nil {
+	if token != nil {
 		// Exactly one cookie header: a duplicated cookie makes an APIC accept
 		// subscriptions that never push (apic-protocol.md §1.2).
 		req.Header.Set("Cookie", "APIC-cookie="+*token)

@@ -39,6 +39,14 @@ type session struct {
 	touched   map[string]string         // subscriptions with events in the batch at hand -> newest stamp among them
 	newest    newest                    // newest stamp seen per subscription, read by probes
 
+	// looked is the last look at each subscription, or what its answer
+	// counted; the subscriber's alone (subscriptions and probes).
+	looked map[string]look
+
+	// Frames read by the reader and applied by the loop: a probe trusts
+	// the events it counted only once the loop has caught up.
+	framesRead, framesDone atomic.Uint64
+
 	// lastRead is when the socket last gave a frame or a pong (UnixNano):
 	// a probe only blames a subscription while the socket is alive.
 	lastRead atomic.Int64
@@ -99,6 +107,7 @@ func newSession(c *Client, controller string) *session {
 		pending:    make(map[string]bool),
 		resubs:     make(chan struct{}, 1),
 		pingNow:    make(chan struct{}, 1),
+		looked:     make(map[string]look),
 	}
 	for _, sub := range c.cfg.Subscriptions {
 		s.classes[sub.Class] = true
@@ -213,6 +222,7 @@ func (s *session) read(conn *websocket.Conn, out chan<- frameMsg) error {
 			return fmt.Errorf("websocket read: %w", err)
 		}
 		s.lastRead.Store(time.Now().UnixNano())
+		s.framesRead.Add(1)
 		s.extendRead(conn, wait)
 		evs, derr := dec.Decode(data)
 		msg := frameMsg{evs: evs}

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Snapshots. A subscription's answer is the state at the moment its pushes
@@ -122,6 +123,11 @@ func (s *session) subscribeQuery(ctx context.Context, sub Subscription, filter s
 	}
 	if p.subID == "" {
 		return subscribedMsg{}, fmt.Errorf("%w: no subscriptionId", errBadAnswer)
+	}
+	if filter == sub.Filter { // the whole subscription: the probe's first baseline
+		s.looked[sub.Name] = look{at: time.Now().UnixNano(), events: s.subEvents[sub.Name].Load(), total: p.total}
+	} else {
+		delete(s.looked, sub.Name)
 	}
 	return subscribedMsg{sub: sub, id: p.subID, page: p}, nil
 }
