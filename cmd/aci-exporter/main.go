@@ -43,7 +43,7 @@ func run(args []string, stdout io.Writer) int {
 	configCheck := app.Flag("config.check", "Check the configuration file and exit.").Bool()
 	metricsPath := app.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").String()
 	maxRequests := app.Flag("web.max-requests", "Maximum number of parallel scrape requests. Use 0 to disable.").Default("40").Int()
-	externalAddress := app.Flag("web.external-address", "host:port at which Prometheus reaches this exporter, for the targets of /sd (default: the Host of the /sd request).").String()
+	externalAddress := app.Flag("web.external-address", "host:port at which Prometheus reaches this exporter, for the targets of /sd (default: the Host of the /sd request).").PlaceHolder("HOST:PORT").String()
 	fabrics := app.Flag("fabric", "Serve only this fabric of the configuration file; repeat for more. None: every fabric.").PlaceHolder("NAME").Strings()
 	demo := app.Flag("demo", "Run an embedded simulated fabric with steady churn and export it; no configuration needed.").Bool()
 	demoListen := app.Flag("demo.listen-address", "Address of the demo's simulated APIC.").Default("127.0.0.1:0").String()
