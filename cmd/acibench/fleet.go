@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -20,6 +21,7 @@ var (
 	fleetChurn   = flag.Float64("fleet-churn", 20, "fleet: changes per second on the shared simulated APIC; every fabric sees each")
 	fleetWindow  = flag.Duration("fleet-window", 30*time.Second, "fleet: how long the exporter's CPU is measured, idle and under churn")
 	fleetScrapes = flag.Int("fleet-scrapes", 20, "fleet: scrapes timed of each kind")
+	fleetSettle  = flag.Duration("fleet-settle", 3*time.Minute, "fleet: longest wait, at the end, for the exporter's RSS to settle")
 )
 
 // fleet runs one exporter serving n fabrics of -fleet-profile each and
@@ -104,6 +106,28 @@ func fleet(dir string, n int) {
 			line = append(line, timeScrapes(e, path, gz, idle))
 		}
 		fmt.Printf("fleet: scrape %s: %s\n", path, strings.Join(line, "; "))
+	}
+
+	// The first snapshots' garbage is freed at the next GC, but the runtime
+	// gives the memory back to the system gradually.
+	rss, waited := settleRSS(pid, *fleetSettle)
+	text = e.scrape()
+	fmt.Printf("fleet: RSS settled at %.0f MiB (%.1f MiB per fabric) %v after the scrapes; heap in use %.0f MiB\n",
+		mib(rss), mib(rss)/float64(n), waited.Round(time.Second), value(text, "go_memstats_heap_inuse_bytes ")/(1<<20))
+}
+
+// settleRSS waits until a process's RSS has moved less than 2 % in 30 s,
+// at most max, and returns it and the time waited.
+func settleRSS(pid int, max time.Duration) (int64, time.Duration) {
+	start := time.Now()
+	var samples []int64
+	for {
+		rss, _ := procStat(pid)
+		samples = append(samples, rss)
+		if k := len(samples) - 7; k >= 0 && math.Abs(float64(rss-samples[k])) < 0.02*float64(rss) || time.Since(start) >= max {
+			return rss, time.Since(start)
+		}
+		time.Sleep(5 * time.Second)
 	}
 }
 
