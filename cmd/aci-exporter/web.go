@@ -94,8 +94,8 @@ func metricsHandler(reg *prometheus.Registry, coll *collector.Collector, maxRequ
 				return
 			}
 		}
-		names, one := r.URL.Query()["fabric"]
-		if !one {
+		names, asked := r.URL.Query()["fabric"]
+		if !asked {
 			all.ServeHTTP(w, r)
 			return
 		}
