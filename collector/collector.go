@@ -89,11 +89,13 @@ func (c *Collector) Fabrics() []*Fabric {
 	return out
 }
 
+var descs = []*prometheus.Desc{resyncChangesDesc, limitDesc, fullDesc, overDesc, upDesc, subUpDesc,
+	subRefreshesDesc, subFailuresDesc, resyncsDesc, lastEventDesc, connectedDesc, connectsDesc, disconnectsDesc,
+	messagesDesc, msgErrorsDesc, loginsDesc, loginFailuresDesc, tokenRefsDesc, tokenFailsDesc, expiryDesc}
+
 // Describe implements prometheus.Collector.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{resyncChangesDesc, limitDesc, fullDesc, overDesc, upDesc, subUpDesc,
-		subRefreshesDesc, subFailuresDesc, resyncsDesc, lastEventDesc, connectedDesc, connectsDesc, disconnectsDesc,
-		messagesDesc, msgErrorsDesc, loginsDesc, loginFailuresDesc, tokenRefsDesc, tokenFailsDesc, expiryDesc} {
+	for _, d := range descs {
 		ch <- d
 	}
 }
@@ -101,9 +103,24 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 // Collect implements prometheus.Collector.
 func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	for _, f := range c.Fabrics() {
-		f.collectState(ch)
-		f.collectHealth(ch)
+		f.collect(ch)
 	}
+}
+
+// fabricView is the Collector of one fabric, for FabricGatherer.
+type fabricView struct{ f *Fabric }
+
+func (fabricView) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range descs {
+		ch <- d
+	}
+}
+
+func (v fabricView) Collect(ch chan<- prometheus.Metric) { v.f.collect(ch) }
+
+func (f *Fabric) collect(ch chan<- prometheus.Metric) {
+	f.collectState(ch)
+	f.collectHealth(ch)
 }
 
 func gauge(ch chan<- prometheus.Metric, d *prometheus.Desc, v float64, labels ...string) {
@@ -147,20 +164,37 @@ func (f *Fabric) collectState(ch chan<- prometheus.Metric) {
 // once per series, so they are consistent by construction.
 func Gatherer(reg prometheus.Gatherer, c *Collector) prometheus.Gatherer {
 	return prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) {
-		mfs, err := reg.Gather()
-		objects := &dto.MetricFamily{Name: proto.String("aci_objects"), Help: proto.String(objectsHelp), Type: dto.MetricType_GAUGE.Enum()}
-		changes := &dto.MetricFamily{Name: proto.String("aci_object_changes_total"), Help: proto.String(changesHelp), Type: dto.MetricType_COUNTER.Enum()}
-		for _, f := range c.Fabrics() {
-			f.appendState(objects, changes)
-		}
-		for _, mf := range []*dto.MetricFamily{objects, changes} {
-			if len(mf.Metric) > 0 {
-				mfs = append(mfs, mf)
-			}
-		}
-		slices.SortFunc(mfs, func(a, b *dto.MetricFamily) int { return strings.Compare(a.GetName(), b.GetName()) })
-		return mfs, err
+		return gather(reg, c.Fabrics())
 	})
+}
+
+// FabricGatherer returns what /metrics?fabric=NAME serves: the aci_*
+// series of that one fabric, built as Gatherer builds them, and none of
+// the exporter's own (Go, process, build, reload), which are not the
+// fabric's.
+func FabricGatherer(f *Fabric) prometheus.Gatherer {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(fabricView{f})
+	return prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) {
+		return gather(reg, []*Fabric{f})
+	})
+}
+
+// gather adds the state families of fabrics to reg's.
+func gather(reg prometheus.Gatherer, fabrics []*Fabric) ([]*dto.MetricFamily, error) {
+	mfs, err := reg.Gather()
+	objects := &dto.MetricFamily{Name: proto.String("aci_objects"), Help: proto.String(objectsHelp), Type: dto.MetricType_GAUGE.Enum()}
+	changes := &dto.MetricFamily{Name: proto.String("aci_object_changes_total"), Help: proto.String(changesHelp), Type: dto.MetricType_COUNTER.Enum()}
+	for _, f := range fabrics {
+		f.appendState(objects, changes)
+	}
+	for _, mf := range []*dto.MetricFamily{objects, changes} {
+		if len(mf.Metric) > 0 {
+			mfs = append(mfs, mf)
+		}
+	}
+	slices.SortFunc(mfs, func(a, b *dto.MetricFamily) int { return strings.Compare(a.GetName(), b.GetName()) })
+	return mfs, err
 }
 
 // appendState adds the fabric's aci_objects and aci_object_changes_total

@@ -282,3 +282,45 @@ func TestRemoveFabricDropsItsSeries(t *testing.T) {
 		t.Fatalf("%d series after removal", n)
 	}
 }
+
+// TestFabricGatherer: the view of one fabric holds exactly the series of
+// /metrics that carry its fabric label, and nothing of the other fabric or
+// of the registry's other collectors.
+func TestFabricGatherer(t *testing.T) {
+	c := New()
+	for _, name := range []string{"east", "west"} {
+		f := NewFabric(name, []string{"https://apic-" + name}, []Subscription{{"fvTenant", "fvTenant"}}, []string{"invalid_json"}, 0)
+		resync(f, "fvTenant", []event.Object{obj("uni/tn-" + name + "1"), obj("uni/tn-common")})
+		f.Apply([]event.Event{ev(event.StatusCreated, "fvTenant", "uni/tn-"+name+"2", "modTs", "t1")})
+		f.SubscriptionUp("fvTenant", true)
+		c.Add(f)
+	}
+	own := prometheus.NewGauge(prometheus.GaugeOpts{Name: "aci_exporter_own", Help: "Not a fabric's."})
+	own.Set(1)
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(c, own)
+	all := gatherText(t, Gatherer(reg, c))
+	east := FabricGatherer(c.Fabric("east"))
+	got := gatherText(t, east)
+	var want strings.Builder
+	for line := range strings.Lines(all) {
+		if strings.HasPrefix(line, "#") || strings.Contains(line, `fabric="east"`) {
+			want.WriteString(line)
+		}
+	}
+	// Nor the HELP and TYPE of the exporter's own gauge.
+	wantText := strings.Replace(want.String(), "# HELP aci_exporter_own Not a fabric's.\n# TYPE aci_exporter_own gauge\n", "", 1)
+	if got != wantText {
+		t.Errorf("/metrics?fabric=east:\n%s\nwant the east series of /metrics:\n%s", got, wantText)
+	}
+	if !strings.Contains(got, `aci_objects{class="fvTenant",fabric="east",tenant="east2"} 1`) || strings.Contains(got, "west") {
+		t.Errorf("the east view lacks east's objects or holds west's:\n%s", got)
+	}
+	problems, err := testutil.GatherAndLint(east)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range problems {
+		t.Errorf("lint: %s: %s", p.Metric, p.Text)
+	}
+}

@@ -188,6 +188,40 @@ func yamlError(err error) error {
 	return errors.Join(errs...)
 }
 
+// Select returns the config with only the named fabrics, in the file's
+// order: the share of a fleet that one replica serves. No names select
+// every fabric. A name the config does not hold is an error, so a typo or
+// a fabric removed from a shared file does not silently leave it unserved.
+func (c *Config) Select(names []string) (*Config, error) {
+	if len(names) == 0 {
+		return c, nil
+	}
+	want := map[string]bool{}
+	for _, n := range names {
+		want[n] = true
+	}
+	out := &Config{}
+	var have []string
+	for _, f := range c.Fabrics {
+		have = append(have, f.Name)
+		if want[f.Name] {
+			out.Fabrics = append(out.Fabrics, f)
+			delete(want, f.Name)
+		}
+	}
+	if len(want) > 0 {
+		var errs []error
+		for _, n := range names {
+			if want[n] {
+				errs = append(errs, fmt.Errorf("fabric %q is selected but not in the config (it has: %s)", n, strings.Join(have, ", ")))
+				delete(want, n)
+			}
+		}
+		return nil, errors.Join(errs...)
+	}
+	return out, nil
+}
+
 // setDefaults fills in what a valid config left out.
 func (c *Config) setDefaults() {
 	for i := range c.Fabrics {

@@ -409,3 +409,35 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestSelect(t *testing.T) {
+	c := &Config{Fabrics: []Fabric{{Name: "east"}, {Name: "west"}, {Name: "north"}}}
+	names := func(c *Config) []string {
+		var out []string
+		for _, f := range c.Fabrics {
+			out = append(out, f.Name)
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		sel, want []string
+	}{
+		{nil, []string{"east", "west", "north"}},
+		{[]string{"north", "east"}, []string{"east", "north"}}, // the file's order
+		{[]string{"west", "west"}, []string{"west"}},
+	} {
+		got, err := c.Select(tc.sel)
+		if err != nil || !reflect.DeepEqual(names(got), tc.want) {
+			t.Errorf("Select(%q) = %q, %v; want %q", tc.sel, names(got), err, tc.want)
+		}
+	}
+	_, err := c.Select([]string{"east", "sout", "wets", "sout"})
+	want := `fabric "sout" is selected but not in the config (it has: east, west, north)` + "\n" +
+		`fabric "wets" is selected but not in the config (it has: east, west, north)`
+	if err == nil || err.Error() != want {
+		t.Errorf("unknown names: %v, want\n%s", err, want)
+	}
+	if len(c.Fabrics) != 3 {
+		t.Error("Select changed the config it selects from")
+	}
+}

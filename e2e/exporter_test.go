@@ -159,7 +159,7 @@ func TestReadyLandingAndSecrets(t *testing.T) {
 	f.sim.ThrottleLogins(false)
 	e.waitReady()
 	code, page := e.get("/")
-	if code != 200 || !strings.Contains(page, "<td>prod</td>") || !strings.Contains(page, `class="up"`) || !strings.Contains(page, f.sim.URLs()[0]) {
+	if code != 200 || !strings.Contains(page, `<td><a href="/metrics?fabric=prod">prod</a></td>`) || !strings.Contains(page, `class="up"`) || !strings.Contains(page, f.sim.URLs()[0]) {
 		t.Fatalf("landing page: %d\n%s", code, page)
 	}
 	ver, rev := binaryVersion(t)

@@ -165,11 +165,19 @@ type series map[string]float64
 
 // scrape reads /metrics and keeps the families asked for.
 func (e *exporter) scrape(names ...string) (series, error) {
-	resp, err := http.Get(e.url + "/metrics")
+	return e.scrapePath("/metrics", names...)
+}
+
+// scrapePath is scrape of another path, e.g. /metrics?fabric=NAME.
+func (e *exporter) scrapePath(path string, names ...string) (series, error) {
+	resp, err := http.Get(e.url + path)
 	if err != nil {
 		return nil, err
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET %s: %s", path, resp.Status)
+	}
 	return parse(resp.Body, names...)
 }
 

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -42,6 +43,8 @@ func run(args []string, stdout io.Writer) int {
 	configCheck := app.Flag("config.check", "Check the configuration file and exit.").Bool()
 	metricsPath := app.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").String()
 	maxRequests := app.Flag("web.max-requests", "Maximum number of parallel scrape requests. Use 0 to disable.").Default("40").Int()
+	externalAddress := app.Flag("web.external-address", "host:port at which Prometheus reaches this exporter, for the targets of /sd (default: the Host of the /sd request).").PlaceHolder("HOST:PORT").String()
+	fabrics := app.Flag("fabric", "Serve only this fabric of the configuration file; repeat for more. None: every fabric.").PlaceHolder("NAME").Strings()
 	demo := app.Flag("demo", "Run an embedded simulated fabric with steady churn and export it; no configuration needed.").Bool()
 	demoListen := app.Flag("demo.listen-address", "Address of the demo's simulated APIC.").Default("127.0.0.1:0").String()
 	var backoff backoffFlags
@@ -58,10 +61,16 @@ func run(args []string, stdout io.Writer) int {
 		fmt.Fprintln(os.Stderr, "--web.max-requests must be 0 (no limit) or more, not", *maxRequests)
 		return 2
 	}
+	if *externalAddress != "" {
+		if _, port, err := net.SplitHostPort(*externalAddress); err != nil || port == "" {
+			fmt.Fprintf(os.Stderr, "--web.external-address must be host:port, not %q\n", *externalAddress)
+			return 2
+		}
+	}
 	logger := promslog.New(logCfg)
 
 	if *configCheck {
-		if err := checkConfig(*configFile, logger); err != nil {
+		if err := checkConfig(*configFile, *fabrics, logger); err != nil {
 			logger.Error("Error loading config", "err", err)
 			return 1
 		}
@@ -84,10 +93,13 @@ func run(args []string, stdout io.Writer) int {
 			return 1
 		}
 		defer d.close()
-		cfg = d.cfg
+		if cfg, err = d.cfg.Select(*fabrics); err != nil {
+			logger.Error("Error selecting fabrics", "err", err)
+			return 1
+		}
 		fmt.Fprintf(stdout, "Demo: a simulated fabric %q (%s) with steady churn; metrics on %s%s\n",
 			d.cfg.Fabrics[0].Name, d.cfg.Fabrics[0].Controllers[0], listenHint(toolkitFlags), *metricsPath)
-	} else if cfg, err = config.Load(*configFile); err != nil {
+	} else if cfg, err = loadConfig(*configFile, *fabrics); err != nil {
 		logger.Error("Error loading config", "err", err)
 		return 1
 	}
@@ -108,14 +120,14 @@ func run(args []string, stdout io.Writer) int {
 	reloads.success()
 
 	reloadCh := make(chan chan error)
-	load := func() (*config.Config, error) { return config.Load(*configFile) }
+	load := func() (*config.Config, error) { return loadConfig(*configFile, *fabrics) }
 	if *demo {
 		load = func() (*config.Config, error) { return nil, errNoReloadInDemo }
 	}
 	go reloader(ctx, load, s, reloads, reloadCh, logger)
 
 	srv := &http.Server{
-		Handler:           newMux(reg, coll, s, reloadCh, *metricsPath, *maxRequests, logger),
+		Handler:           newMux(reg, coll, s, reloadCh, webConfig{*metricsPath, *maxRequests, *externalAddress}, logger),
 		ReadHeaderTimeout: time.Minute,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelError),
 	}
@@ -138,11 +150,24 @@ func run(args []string, stdout io.Writer) int {
 
 var errNoReloadInDemo = errors.New("--demo has no configuration file to reload")
 
-// checkConfig is --config.check: the file loads, and every password and CA
-// file can be read (at start and on reload, streams.apply checks those
-// before it changes anything).
-func checkConfig(path string, logger *slog.Logger) error {
+// loadConfig loads the file and keeps the fabrics selected by --fabric
+// (all without it), at start and on every reload.
+func loadConfig(path string, fabrics []string) (*config.Config, error) {
 	cfg, err := config.Load(path)
+	if err != nil {
+		return nil, err
+	}
+	if cfg, err = cfg.Select(fabrics); err != nil {
+		return nil, fmt.Errorf("%s: --fabric: %w", path, err)
+	}
+	return cfg, nil
+}
+
+// checkConfig is --config.check: the file loads, every --fabric is in it,
+// and the password and CA file of every fabric served can be read (at start
+// and on reload, streams.apply checks those before it changes anything).
+func checkConfig(path string, fabrics []string, logger *slog.Logger) error {
+	cfg, err := loadConfig(path, fabrics)
 	if err != nil {
 		return err
 	}

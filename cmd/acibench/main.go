@@ -7,7 +7,10 @@
 //   - freshness: a change committed in apicsim until a /metrics scrape shows
 //     it, p50 and p99 over -changes changes;
 //   - resync: the paged first snapshot of a class of -objects objects, its
-//     time, the CPU each side spent, and the exporter's RSS afterwards.
+//     time, the CPU each side spent, and the exporter's RSS afterwards;
+//   - fleet (not run by default): one exporter serving -fleet fabrics of
+//     -fleet-profile each under churn: RSS, CPU per 1,000 events/s, scrape
+//     times (see fleet.go).
 //
 // Usage: go build -o /tmp/aci-exporter ./cmd/aci-exporter &&
 // go run ./cmd/acibench -exporter /tmp/aci-exporter
@@ -47,7 +50,7 @@ import (
 
 var (
 	exporterBin = flag.String("exporter", "", "the aci-exporter binary (built with go build ./cmd/aci-exporter)")
-	phases      = flag.String("phases", "cost,freshness,resync,rss", "phases to run (also: deadsub)")
+	phases      = flag.String("phases", "cost,freshness,resync,rss", "phases to run (also: deadsub, fleet)")
 	changes     = flag.Int("changes", 10000, "freshness: changes to time")
 	objects     = flag.Int("objects", 100000, "resync: objects in the class")
 	rssObjects  = flag.Int("rss-objects", 1000000, "rss: objects tracked")
@@ -81,6 +84,14 @@ func main() {
 			rssPhase()
 		case "deadsub":
 			deadSub(dir)
+		case "fleet":
+			for _, n := range strings.Split(*fleetSizes, ",") {
+				fabrics, err := strconv.Atoi(n)
+				if err != nil || fabrics < 1 {
+					log.Fatalf("-fleet: %q is not a number of fabrics", n)
+				}
+				fleet(dir, fabrics)
+			}
 		default:
 			log.Fatalf("unknown phase %q", p)
 		}
@@ -116,8 +127,13 @@ func startExporter(dir, name string, controller, caFile string, insecure bool, c
 	for _, c := range classes {
 		fmt.Fprintf(&b, "      - class: %s\n", c)
 	}
+	return runExporter(dir, name, b.String())
+}
+
+// runExporter starts the exporter on the config text cfg.
+func runExporter(dir, name, cfg string) *exporter {
 	cfgPath := filepath.Join(dir, name+".yml")
-	must(os.WriteFile(cfgPath, []byte(b.String()), 0o600))
+	must(os.WriteFile(cfgPath, []byte(cfg), 0o600))
 	addr := freeAddr()
 	logs, err := os.Create(filepath.Join(dir, name+".log"))
 	must(err)
