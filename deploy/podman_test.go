@@ -49,8 +49,8 @@ func podmanRunFlags() []string {
 }
 
 // TestImageRunsInPodman runs the offline image with --demo where podman is
-// installed (CI does not install it): it serves metrics as the non-root user
-// and stops cleanly on SIGTERM.
+// installed (.ci/run installs it; elsewhere the test skips without it): it
+// serves metrics as the non-root user and stops cleanly on SIGTERM.
 func TestImageRunsInPodman(t *testing.T) {
 	if _, err := exec.LookPath("podman"); err != nil {
 		t.Skipf("podman not found (%v): the image is checked, not run", err)
