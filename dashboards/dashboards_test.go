@@ -73,34 +73,6 @@ const (
 // ---------------------------------------------------------------------------
 // Tools from Debian's prometheus package.
 
-func inCI() bool {
-	v := os.Getenv("CI")
-	return v != "" && v != "0" && v != "false"
-}
-
-// requireTool finds promtool or prometheus. Missing, it fails the test in CI
-// (CI set) and skips it elsewhere, so CI never passes without running it.
-func requireTool(t *testing.T, name string) string {
-	t.Helper()
-	if p, err := exec.LookPath(name); err == nil {
-		return p
-	}
-	if p := "/usr/bin/" + name; isExecutable(p) {
-		return p
-	}
-	msg := fmt.Sprintf("%s not found: install Debian's prometheus package (apt-get install --no-install-recommends prometheus)", name)
-	if inCI() {
-		t.Fatal(msg + "; CI is set, so this is a failure")
-	}
-	t.Skip(msg)
-	return ""
-}
-
-func isExecutable(p string) bool {
-	st, err := os.Stat(p)
-	return err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0
-}
-
 func runTool(t *testing.T, tool string, args ...string) string {
 	t.Helper()
 	out, err := exec.Command(tool, args...).CombinedOutput()
@@ -792,7 +764,7 @@ func TestExpressionsUseExportedMetrics(t *testing.T) {
 // file and has Debian's promtool (Prometheus 2.42) check it, so that no
 // query needs a newer Prometheus than the rules do.
 func TestDashboardPromQLOnPrometheus242(t *testing.T) {
-	promtool := requireTool(t, "promtool")
+	promtool := proctest.RequireTool(t, "promtool", "prometheus")
 	type rec struct {
 		Record string `yaml:"record"`
 		Expr   string `yaml:"expr"`
@@ -821,7 +793,7 @@ func TestDashboardPromQLOnPrometheus242(t *testing.T) {
 // Rules.
 
 func TestPromtoolCheckRules(t *testing.T) {
-	promtool := requireTool(t, "promtool")
+	promtool := proctest.RequireTool(t, "promtool", "prometheus")
 	out := runTool(t, promtool, "check", "rules", recordingFile, alertsFile)
 	t.Logf("promtool check rules:\n%s", out)
 	for _, file := range []string{recordingFile, alertsFile} {
@@ -835,7 +807,7 @@ func TestPromtoolCheckRules(t *testing.T) {
 }
 
 func TestPromtoolTestRules(t *testing.T) {
-	promtool := requireTool(t, "promtool")
+	promtool := proctest.RequireTool(t, "promtool", "prometheus")
 	files, err := filepath.Glob(unitTestGlob)
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no unit tests match %s (%v)", unitTestGlob, err)

@@ -64,7 +64,7 @@ func getJSON(url string, v any) error {
 // evaluates without error.
 func TestPrometheusE2E(t *testing.T) {
 	t.Parallel()
-	promBin := requireTool(t, "prometheus")
+	promBin := proctest.RequireTool(t, "prometheus", "prometheus")
 	nRules := len(loadRules(t, recordingFile)) + len(loadRules(t, alertsFile))
 
 	started := time.Now()

@@ -10,15 +10,12 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/aci-exporter/aci-exporter/internal/proctest"
 )
 
 // repoRoot is where the Makefile and Dockerfile live.
 const repoRoot = ".."
-
-func inCI() bool {
-	v := os.Getenv("CI")
-	return v != "" && v != "0" && v != "false"
-}
 
 var built struct {
 	once sync.Once
@@ -34,7 +31,7 @@ var built struct {
 func madeBinary(t *testing.T) string {
 	t.Helper()
 	if _, err := exec.LookPath("make"); err != nil {
-		if inCI() {
+		if proctest.InCI() {
 			t.Fatalf("make not found, and CI is set: %v", err)
 		}
 		t.Skipf("make not found (%v): the stamped build cannot be run", err)

@@ -308,7 +308,7 @@ func prometheusBin(t *testing.T) string {
 		return p
 	}
 	msg := "prometheus not found: install Debian's prometheus package to run the Prometheus part"
-	if v := os.Getenv("CI"); v != "" && v != "0" && v != "false" {
+	if proctest.InCI() {
 		t.Fatal(msg + "; CI is set, so this is a failure")
 	}
 	t.Log(msg)

@@ -25,26 +25,6 @@ const (
 	installedAt = "/usr/local/bin/aci-exporter"
 )
 
-func inCI() bool {
-	v := os.Getenv("CI")
-	return v != "" && v != "0" && v != "false"
-}
-
-// requireTool finds a tool of Debian's systemd package. Missing, it fails
-// the test under CI (CI set: .ci/run installs the package) and skips it
-// elsewhere.
-func requireTool(t *testing.T, name string) string {
-	t.Helper()
-	path, err := exec.LookPath(name)
-	if err != nil {
-		if inCI() {
-			t.Fatalf("%s not found, and CI is set: %v", name, err)
-		}
-		t.Skipf("%s not found (Debian package systemd): %v", name, err)
-	}
-	return path
-}
-
 // unitKeys reads a unit file's Key=Value lines per section, continuation
 // lines joined.
 func unitKeys(t *testing.T, file string) map[string][]string {
@@ -107,7 +87,7 @@ func stagedUnits(t *testing.T) string {
 // about them. It exits 0 on an unknown key too, so any line naming the units
 // fails the test.
 func TestUnitsVerify(t *testing.T) {
-	analyze := requireTool(t, "systemd-analyze")
+	analyze := proctest.RequireTool(t, "systemd-analyze", "systemd")
 	dir := stagedUnits(t)
 	cmd := exec.Command(analyze, "verify", filepath.Join(dir, service), filepath.Join(dir, socket))
 	cmd.Dir = dir
@@ -125,7 +105,7 @@ func TestUnitsVerify(t *testing.T) {
 // TestServiceHardening: systemd's own exposure score of the service is "OK"
 // or better (at most 2.0 of 10); it was 1.4 when written.
 func TestServiceHardening(t *testing.T) {
-	analyze := requireTool(t, "systemd-analyze")
+	analyze := proctest.RequireTool(t, "systemd-analyze", "systemd")
 	dir := stagedUnits(t)
 	out, err := exec.Command(analyze, "security", "--offline=true", "--threshold=20", filepath.Join(dir, service)).CombinedOutput()
 	if err != nil {
@@ -173,7 +153,7 @@ func TestUnitContract(t *testing.T) {
 // socket handed to it as systemd does, with the unit's --web.systemd-socket
 // (--demo stands in for a fabric).
 func TestExporterUnderSocketActivation(t *testing.T) {
-	activate := requireTool(t, "systemd-socket-activate")
+	activate := proctest.RequireTool(t, "systemd-socket-activate", "systemd")
 	bin := filepath.Join(t.TempDir(), "aci-exporter")
 	build := exec.Command("go", "build", "-o", bin, "./cmd/aci-exporter")
 	build.Dir = "../.." // the exporter's own module

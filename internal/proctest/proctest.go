@@ -5,7 +5,9 @@ package proctest
 
 import (
 	"bytes"
+	"fmt"
 	"net"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"sync"
@@ -94,4 +96,36 @@ func FreeAddr(t *testing.T) string {
 	}
 	defer l.Close()
 	return l.Addr().String()
+}
+
+// InCI reports whether the tests run under CI (CI set, as for .ci/run),
+// where a missing tool is a failure: .ci/run installs every tool the tests
+// use.
+func InCI() bool {
+	v := os.Getenv("CI")
+	return v != "" && v != "0" && v != "false"
+}
+
+// RequireTool finds a program on PATH or in /usr/bin. Missing, it fails the
+// test under CI and skips it elsewhere; pkg is the Debian package that
+// brings it.
+func RequireTool(t testing.TB, name, pkg string) string {
+	t.Helper()
+	if p, err := exec.LookPath(name); err == nil {
+		return p
+	}
+	if p := "/usr/bin/" + name; isExecutable(p) {
+		return p
+	}
+	msg := fmt.Sprintf("%s not found: install Debian's %s package (apt-get install --no-install-recommends %s)", name, pkg, pkg)
+	if InCI() {
+		t.Fatal(msg + "; CI is set, so this is a failure")
+	}
+	t.Skip(msg)
+	return ""
+}
+
+func isExecutable(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0
 }
