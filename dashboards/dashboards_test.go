@@ -105,26 +105,9 @@ func httpGet(url string) (int, []byte, error) {
 	return resp.StatusCode, b, err
 }
 
-// poll calls cond every 100 ms until it returns true, and fails the test
-// with the last state cond reported when the deadline passes.
-func poll(t *testing.T, timeout time.Duration, what string, cond func() (bool, string)) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		ok, state := cond()
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s; last: %s", timeout, what, state)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
 func waitReady(t *testing.T, p *proctest.Process, url string, timeout time.Duration) {
 	t.Helper()
-	poll(t, timeout, p.Name+" ready at "+url, func() (bool, string) {
+	proctest.Poll(t, timeout, p.Name+" ready at "+url, func() (bool, string) {
 		if p.Cmd.ProcessState != nil {
 			return false, "exited"
 		}
@@ -229,14 +212,14 @@ func exportedMetricNames(t *testing.T) map[string]bool {
 		}
 		return false, fmt.Sprintf("no %s{class=%q,tenant=%q} yet", family, class, tenant)
 	}
-	poll(t, 30*time.Second, "the resync to recover the tenant created while disconnected", func() (bool, string) {
+	proctest.Poll(t, 30*time.Second, "the resync to recover the tenant created while disconnected", func() (bool, string) {
 		return scrape("aci_object_resync_changes_total", "fvTenant", "")
 	})
 	// And one live event, so that the families kept per event exist too.
 	if err := sim.Create("fvTenant", "uni/tn-live-probe", map[string]string{"name": "live-probe"}); err != nil {
 		t.Fatal(err)
 	}
-	poll(t, 30*time.Second, "the live event of a new tenant", func() (bool, string) {
+	proctest.Poll(t, 30*time.Second, "the live event of a new tenant", func() (bool, string) {
 		return scrape("aci_objects", "fvTenant", "live-probe")
 	})
 	return names

@@ -104,7 +104,7 @@ rule_files:
 	api := "http://" + promAddr
 	waitReady(t, prom, api+"/-/ready", 30*time.Second)
 
-	poll(t, 10*time.Second, "Prometheus to load every rule", func() (bool, string) {
+	proctest.Poll(t, 10*time.Second, "Prometheus to load every rule", func() (bool, string) {
 		var r promRules
 		if err := getJSON(api+"/api/v1/rules", &r); err != nil {
 			return false, err.Error()
@@ -117,7 +117,7 @@ rule_files:
 	})
 
 	var alert string
-	poll(t, tenantAlertDeadline-time.Since(started), "ACITenantCreatedOrDeleted to be pending or firing", func() (bool, string) {
+	proctest.Poll(t, tenantAlertDeadline-time.Since(started), "ACITenantCreatedOrDeleted to be pending or firing", func() (bool, string) {
 		var a promAlerts
 		if err := getJSON(api+"/api/v1/alerts", &a); err != nil {
 			return false, err.Error()

@@ -140,14 +140,14 @@ func TestPerFabricScrape(t *testing.T) {
 	e.waitReady()
 	for i, f := range []*fabric{east, west} {
 		f.churn(50, int64(3+i))
-		waitFor(t, 20*time.Second, f.name+"'s changes", func() (bool, string) {
+		proctest.Poll(t, 20*time.Second, f.name+"'s changes", func() (bool, string) {
 			s, err := e.scrape("aci_object_changes_total")
 			return err == nil && len(s.only(f.name)) >= 5, fmt.Sprint(s.only(f.name), err)
 		})
 		f.sim.StopChurn()
 	}
 	for _, f := range []*fabric{east, west} {
-		waitFor(t, 20*time.Second, f.name+"'s scrape equal to its truth", func() (bool, string) {
+		proctest.Poll(t, 20*time.Second, f.name+"'s scrape equal to its truth", func() (bool, string) {
 			got, err := e.scrapePath("/metrics?fabric="+f.name, truthFamilies...)
 			if err != nil {
 				return false, err.Error()
@@ -226,7 +226,7 @@ func TestServiceDiscoveryWithPrometheus(t *testing.T) {
 	promAddr := proctest.FreeAddr(t)
 	prom := proctest.Start(t, promBin, "--config.file="+promCfg, "--storage.tsdb.path="+filepath.Join(dir, "data"), "--web.listen-address="+promAddr)
 	api := "http://" + promAddr
-	waitFor(t, 60*time.Second, "Prometheus to scrape every target", func() (bool, string) {
+	proctest.Poll(t, 60*time.Second, "Prometheus to scrape every target", func() (bool, string) {
 		if prom.Cmd.ProcessState != nil {
 			t.Fatalf("prometheus exited:\n%s", prom.Out.Tail())
 		}
@@ -273,30 +273,13 @@ func TestServiceDiscoveryWithPrometheus(t *testing.T) {
 	} {
 		slices.Sort(tc.want)
 		want := strings.Join(tc.want, " ")
-		waitFor(t, 20*time.Second, tc.query+" = "+want, func() (bool, string) {
+		proctest.Poll(t, 20*time.Second, tc.query+" = "+want, func() (bool, string) {
 			got, err := promQuery(api, tc.query)
 			if err != nil {
 				return false, err.Error()
 			}
 			return got == want, got
 		})
-	}
-}
-
-// waitFor polls cond until it holds, and fails with the state it last
-// reported when the deadline passes.
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() (bool, string)) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		ok, state := cond()
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s; last: %s", timeout, what, state)
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
 }
 
