@@ -92,9 +92,9 @@ func TestProbeLeavesHealthySubscriptionsAlone(t *testing.T) {
 }
 
 // Token refreshes (the refresher) and probes (the subscriber) share the
-// session's token: with the race detector on, this fails if they race. A
-// probe sent with the old token while apicsim replaces it (no grace) is
-// sent again with the new one: the session stays up.
+// session's token: with the race detector on, this fails if they race. No
+// probe is in flight with the old token while apicsim replaces it (no
+// grace): the session stays up.
 func TestTokenRefreshWhileProbing(t *testing.T) {
 	sim := newSim(t, apicsim.Config{RefreshTimeout: 2 * time.Second})
 	sim.Create("fvBD", "uni/tn-a/BD-1", map[string]string{"name": "b"})

@@ -11,7 +11,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync/atomic"
+	"sync"
 	"time"
 
 	"github.com/aci-exporter/aci-exporter/event"
@@ -38,12 +38,16 @@ var (
 	maxAnswerBytes = int64(1 << 30) // a 1M-object page is about 600 MB
 )
 
-// rest is the REST side of one session: one controller, one token. The
-// refresher replaces the token while the subscriber sends requests.
+// rest is the REST side of one session: one controller, one token.
 type rest struct {
-	http  *http.Client
-	base  string
-	token atomic.Pointer[string]
+	http *http.Client
+	base string
+	// Requests hold mu shared; aaaRefresh holds it alone, so no request is
+	// in flight with the token it replaces: whether the APIC keeps the old
+	// token valid is not known (apic-protocol.md §1.3), and apicsim by
+	// default does not.
+	mu    sync.RWMutex
+	token string
 	// Kept across pages: a snapshot of a million objects reads a hundred
 	// pages of megabytes each, whose buffers would otherwise be most of
 	// its garbage and page faults.
@@ -69,29 +73,23 @@ func (r *rest) do(ctx context.Context, method, path string, body []byte) (*envel
 	return answer(code, raw)
 }
 
-// send makes one request and reads its answer into buf. aaaRefresh gives
-// a new token, and whether the old one stays valid is not known
-// (apic-protocol.md §1.3): a request refused with 403 while the token was
-// being replaced is sent once more, with the new one.
+// send makes one request and reads its answer into buf.
 func (r *rest) send(ctx context.Context, method, path string, body []byte, buf *bytes.Buffer) (int, []byte, error) {
-	token := r.token.Load()
-	code, raw, err := r.sendWith(ctx, token, method, path, body, buf)
-	if code == http.StatusForbidden && r.token.Load() != token {
-		return r.sendWith(ctx, r.token.Load(), method, path, body, buf)
-	}
-	return code, raw, err
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.sendWith(ctx, r.token, method, path, body, buf)
 }
 
-func (r *rest) sendWith(ctx context.Context, token *string, method, path string, body []byte, buf *bytes.Buffer) (int, []byte, error) {
+func (r *rest) sendWith(ctx context.Context, token string, method, path string, body []byte, buf *bytes.Buffer) (int, []byte, error) {
 	req, err := http.NewRequestWithContext(ctx, method, r.base+path, bytes.NewReader(body))
 	if err != nil {
 		return 0, nil, err
 	}
 	req.Header.Set("Content-Type", "application/json")
-	if token != nil {
+	if token != "" {
 		// Exactly one cookie header: a duplicated cookie makes an APIC accept
 		// subscriptions that never push (apic-protocol.md §1.2).
-		req.Header.Set("Cookie", "APIC-cookie="+*token)
+		req.Header.Set("Cookie", "APIC-cookie="+token)
 	}
 	resp, err := r.http.Do(req)
 	if err != nil {
@@ -175,19 +173,37 @@ func (r *rest) login(ctx context.Context, user, password string) (*loginInfo, er
 	if err != nil {
 		return nil, err
 	}
-	return r.takeLogin(env)
+	info, err := loginOf(env)
+	if err == nil {
+		r.mu.Lock()
+		r.token = info.token
+		r.mu.Unlock()
+	}
+	return info, err
 }
 
+// refresh replaces the token, with no other request in flight.
 func (r *rest) refresh(ctx context.Context) (*loginInfo, error) {
-	env, err := r.do(ctx, http.MethodGet, "/api/aaaRefresh.json", nil)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var buf bytes.Buffer
+	code, raw, err := r.sendWith(ctx, r.token, http.MethodGet, "/api/aaaRefresh.json", nil, &buf)
 	if err != nil {
 		return nil, err
 	}
-	return r.takeLogin(env)
+	env, err := answer(code, raw)
+	if err != nil {
+		return nil, err
+	}
+	info, err := loginOf(env)
+	if err == nil {
+		r.token = info.token
+	}
+	return info, err
 }
 
-// takeLogin reads an aaaLogin record and keeps its token.
-func (r *rest) takeLogin(env *envelope) (*loginInfo, error) {
+// loginOf reads an aaaLogin record.
+func loginOf(env *envelope) (*loginInfo, error) {
 	var rec struct {
 		AAALogin struct {
 			Attributes struct {
@@ -206,7 +222,6 @@ func (r *rest) takeLogin(env *envelope) (*loginInfo, error) {
 		refreshTimeout: seconds(a.RefreshTimeoutSeconds, 600*time.Second),
 		maxLifetime:    seconds(a.MaximumLifetimeSeconds, 24*time.Hour),
 	}
-	r.token.Store(&info.token)
 	return info, nil
 }
 
