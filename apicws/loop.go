@@ -191,6 +191,7 @@ func (s *session) onResync(class string) {
 }
 
 func (s *session) newClassSync(class string) *classSync {
+	s.rounds.Add(1)
 	cs := &classSync{newIDs: map[string]string{}}
 	for _, sub := range s.c.cfg.Subscriptions {
 		if sub.Class == class {
@@ -260,6 +261,7 @@ func (s *session) finish(class string, cs *classSync) {
 		s.ids[id] = name
 	}
 	delete(s.syncing, class)
+	s.rounds.Add(-1)
 	live := after[:0]
 	for _, ev := range after {
 		if s.ours(ev) {

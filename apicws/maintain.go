@@ -28,6 +28,7 @@ func (s *session) refresh(ctx context.Context, info *loginInfo) error {
 	defer tokenTick.Stop()
 	relogin := time.NewTimer(info.maxLifetime * 95 / 100)
 	defer relogin.Stop()
+	lastChance := time.Now().Add(info.maxLifetime * 99 / 100)
 	subTimer := time.NewTimer(s.refreshSpacing())
 	defer subTimer.Stop()
 	next := 0
@@ -36,6 +37,13 @@ func (s *session) refresh(ctx context.Context, info *loginInfo) error {
 		case <-ctx.Done():
 			return context.Cause(ctx)
 		case <-relogin.C:
+			// Ending the session mid-round would lose what the round's new
+			// subscriptions pushed so far: wait for the round, within the
+			// token's lifetime.
+			if s.rounds.Load() > 0 && time.Now().Before(lastChance) {
+				relogin.Reset(50 * time.Millisecond)
+				continue
+			}
 			return errMaxLifetime
 		case <-tokenTick.C:
 			fresh, err := s.rest.refresh(ctx)

@@ -43,6 +43,10 @@ type session struct {
 	// counted; the subscriber's alone (subscriptions and probes).
 	looked map[string]look
 
+	// rounds counts the classes being (re)subscribed, for the refresher:
+	// a planned re-login waits for them.
+	rounds atomic.Int32
+
 	// Frames read by the reader and applied by the loop: a probe trusts
 	// the events it counted only once the loop has caught up.
 	framesRead, framesDone atomic.Uint64
