@@ -1,7 +1,6 @@
 package collector
 
 import (
-	"hash/maphash"
 	"strings"
 
 	"github.com/aci-exporter/aci-exporter/event"
@@ -275,8 +274,6 @@ var (
 	lastTransitionAt = event.FingerprintIndex("lastTransition")
 	neverHash        = hashValue("never")
 )
-
-func hashValue(v string) uint32 { return uint32(maphash.String(seed, v)) | 1 }
 
 // showsAny reports whether an object's change stamp is one of the events'.
 func showsAny(fp fingerprint, evs []*event.Event) bool {

@@ -24,11 +24,15 @@ type fingerprint [len(event.FingerprintAttrs)]uint32
 
 var seed = maphash.MakeSeed()
 
+// hashValue is an attribute value's hash in a fingerprint: never 0, which
+// means absent.
+func hashValue(v string) uint32 { return uint32(maphash.String(seed, v)) | 1 }
+
 // update folds the attributes an event or snapshot carries into fp.
 func (fp *fingerprint) update(attrs []event.Attr) {
 	for i := range attrs {
 		if j := event.FingerprintIndex(attrs[i].Name); j >= 0 {
-			fp[j] = uint32(maphash.String(seed, attrs[i].Value)) | 1 // never 0: 0 means absent
+			fp[j] = hashValue(attrs[i].Value)
 		}
 	}
 }
