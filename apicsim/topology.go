@@ -127,15 +127,6 @@ func (t *topology) switches() []*topoNode {
 	return out
 }
 
-// ports returns every switch port in node order.
-func (t *topology) ports() []*topoPort {
-	var out []*topoPort
-	for _, n := range t.nodes {
-		out = append(out, n.ports...)
-	}
-	return out
-}
-
 // peers returns every bgpPeerEntry end in session order.
 func (t *topology) peers() []*topoPeer {
 	var out []*topoPeer
