@@ -93,7 +93,7 @@ func DecodeFrame(data []byte) ([]event.Event, error) {
 //	{"subscriptionId":["1","2"],"imdata":[{"fvBD":{"attributes":{...}}}, ...]}
 //
 // into the events of its valid objects, in frame order. Each event keeps
-// the class, dn, status and fingerprint attributes (event.FingerprintAttrs)
+// the class, dn, status and kept attributes (event.KeptIndex)
 // of its object; other attributes are checked and dropped. The events and
 // their strings are the caller's: they share one copy of data, made once.
 //
@@ -382,8 +382,8 @@ func badObject(format string, args ...any) *DecodeError {
 
 // attributes reads an attributes object into ev and the scratch attributes
 // and returns the status word. For a repeated name the last dn and status
-// win, as in encoding/json; every occurrence of a fingerprint attribute is
-// kept.
+// win, as in encoding/json; every occurrence of a kept attribute
+// (event.KeptIndex) is kept.
 func (d *Decoder) attributes(sc *scanner, ev *event.Event) (status string, err error) {
 	if !sc.open('{') {
 		return "", errors.New("attributes is not a JSON object")
@@ -399,7 +399,7 @@ func (d *Decoder) attributes(sc *scanner, ev *event.Event) (status string, err e
 		case "status":
 			status = value
 		default:
-			if event.FingerprintIndex(name) >= 0 {
+			if event.KeptIndex(name) >= 0 {
 				d.attrs = append(d.attrs, event.Attr{Name: name, Value: value})
 			}
 		}
@@ -409,5 +409,5 @@ func (d *Decoder) attributes(sc *scanner, ev *event.Event) (status string, err e
 
 // eventWants tells the attributes an event keeps.
 func eventWants(name string) bool {
-	return name == "dn" || name == "status" || event.FingerprintIndex(name) >= 0
+	return name == "dn" || name == "status" || event.KeptIndex(name) >= 0
 }

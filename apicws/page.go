@@ -182,7 +182,7 @@ func (sc *scanner) pageObject(a *pageArena) (event.Object, error) {
 }
 
 // pageWants tells the attributes a snapshot keeps.
-func pageWants(name string) bool { return name == "dn" || event.FingerprintIndex(name) >= 0 }
+func pageWants(name string) bool { return name == "dn" || event.KeptIndex(name) >= 0 }
 
 func (sc *scanner) pageAttributes(o *event.Object, a *pageArena) error {
 	if !sc.open('{') {
@@ -196,10 +196,10 @@ func (sc *scanner) pageAttributes(o *event.Object, a *pageArena) error {
 		}
 		if name == "dn" {
 			o.DN = a.keep(value)
-		} else if k := event.FingerprintIndex(name); k >= 0 {
-			// The name is the package's constant: a name read from the
+		} else if k := event.KeptIndex(name); k >= 0 {
+			// The name is the event package's: a name read from the
 			// page would pin its whole text.
-			a.attrs = append(a.attrs, event.Attr{Name: event.FingerprintAttrs[k], Value: a.keep(value)})
+			a.attrs = append(a.attrs, event.Attr{Name: event.KeptName(k), Value: a.keep(value)})
 		}
 	}
 	if end := len(a.attrs); end > start {

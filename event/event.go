@@ -61,8 +61,9 @@ type Event struct {
 	DN              string
 	Tenant          string // Tenant(DN): "" outside uni/tn-NAME
 	Status          Status
-	// Attrs holds the fingerprint attributes (FingerprintAttrs) the object
-	// carries, in frame order: the others are not needed and not kept.
+	// Attrs holds the kept attributes (KeptIndex: the fingerprint ones and
+	// those state metrics read) the object carries, in frame order: the
+	// others are not needed and not kept.
 	// Modified events carry only what changed, plus modTs.
 	Attrs []Attr
 }
@@ -81,13 +82,13 @@ func (e *Event) Attr(name string) (string, bool) {
 // Object is one object of a query answer (a snapshot), not a change.
 type Object struct {
 	DN, Tenant string
-	Attrs      []Attr // the fingerprint attributes (FingerprintAttrs)
+	Attrs      []Attr // the kept attributes (KeptIndex)
 }
 
 // FingerprintAttrs are the attributes that tell whether an object changed:
 // a real APIC moves modTs on every modification; faults keep modTs "never"
 // and change through lc, severity, lastTransition, occur and ack. The
-// collector fingerprints objects by them, and snapshots keep only them.
+// collector fingerprints objects by them.
 var FingerprintAttrs = [...]string{"modTs", "lc", "severity", "lastTransition", "occur", "ack"}
 
 // FingerprintIndex returns the index of name in FingerprintAttrs, or -1.

@@ -14,3 +14,24 @@ func TestFingerprintIndex(t *testing.T) {
 		}
 	}
 }
+
+func TestKeep(t *testing.T) {
+	defer Keep(nil)
+	Keep([]string{"operSt", "cur", "lc", "dn", "operSt"})
+	for _, tt := range []struct {
+		name string
+		want bool
+	}{{"operSt", true}, {"cur", true}, {"lc", true}, {"modTs", true}, {"dn", false}, {"descr", false}, {"operSpeed", false}, {"", false}} {
+		i := KeptIndex(tt.name)
+		if (i >= 0) != tt.want {
+			t.Errorf("KeptIndex(%q) = %d, want kept %v", tt.name, i, tt.want)
+		}
+		if i >= 0 && KeptName(i) != tt.name {
+			t.Errorf("KeptName(%d) = %q, want %q", i, KeptName(i), tt.name)
+		}
+	}
+	Keep(nil)
+	if KeptIndex("operSt") >= 0 {
+		t.Error("operSt still kept after Keep(nil)")
+	}
+}
