@@ -16,8 +16,8 @@ import (
 
 // The chaos suite drives apicsim through seeded random sequences of every
 // fault of apic-protocol.md §8 (items 9–19) during churn; after each
-// sequence every object gauge and change counter must equal the ground
-// truth, and the stream must be up. ACI_CHAOS_SEEDS sets how many seeds run
+// sequence every object gauge, change counter and state series must equal
+// the ground truth, and the stream must be up. ACI_CHAOS_SEEDS sets how many seeds run
 // (default 20); ACI_CHAOS_SEED runs one.
 
 // fault is one failure mode: inject breaks something, and returns once the
@@ -202,6 +202,7 @@ func runChaos(t *testing.T, seed uint64) {
 	f.sim.StopChurn()
 	t.Logf("faults: %s", strings.Join(done, ", "))
 	assertTruth(t, e, f)
+	requireTransitions(t, f)
 	eventually(t, 10*time.Second, "aci_up = 1 after recovery", func() bool { return e.value(t, "aci_up", "fabric=prod") == 1 })
 	if code, _ := e.get("/-/ready"); code != 200 {
 		t.Fatalf("/-/ready = %d after recovery", code)
