@@ -41,10 +41,10 @@ func (c *chaos) resynced() {
 	c.t.Helper()
 	eventually(c.t, 30*time.Second, "a resync of every subscription after the fault", func() bool {
 		now, err := c.e.scrape("aci_resyncs_total")
-		if err != nil || len(now) < len(strings.Fields(allClasses)) {
+		if err != nil || len(now) < len(subscribedClasses()) {
 			return false
 		}
-		for _, class := range strings.Fields(allClasses) {
+		for _, class := range subscribedClasses() {
 			k := "aci_resyncs_total{fabric=prod,subscription=" + class + "}"
 			if now[k] <= c.resyncs[k] {
 				return false

@@ -61,6 +61,19 @@ type fabric struct {
 
 const allClasses = "fvTenant fvAp fvAEPg fvBD fvCtx fvSubnet vzBrCP l3extOut fvCEp faultInst"
 
+// subscribedClasses are the classes an exporter subscribes to for a
+// fabric of fabric.yaml: allClasses, then those of the default state
+// metrics, subscribed automatically under their class's name.
+func subscribedClasses() []string {
+	out := strings.Fields(allClasses)
+	for _, c := range statedef.Classes(stateMetrics) {
+		if !slices.Contains(out, c) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
 func newFabric(t *testing.T, name string, cfg apicsim.Config, profile string, seed int64) *fabric {
 	t.Helper()
 	p, err := apicsim.ProfileByName(profile)
