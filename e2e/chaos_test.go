@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/aci-exporter/aci-exporter/apicsim"
+	"github.com/aci-exporter/aci-exporter/internal/proctest"
 )
 
 // The chaos suite drives apicsim through seeded random sequences of every
@@ -32,6 +33,7 @@ type chaos struct {
 	f       *fabric
 	e       *exporter
 	rng     *rand.Rand
+	fault   string // the fault being injected
 	resyncs series // aci_resyncs_total before the fault
 }
 
@@ -39,18 +41,22 @@ type chaos struct {
 // subscription (every fault here hits them all) and is up again.
 func (c *chaos) resynced() {
 	c.t.Helper()
-	eventually(c.t, 30*time.Second, "a resync of every subscription after the fault", func() bool {
+	proctest.Poll(c.t, 30*time.Second, "a resync of every subscription after "+c.fault, func() (bool, string) {
 		now, err := c.e.scrape("aci_resyncs_total")
-		if err != nil || len(now) < len(subscribedClasses()) {
-			return false
+		if err != nil {
+			return false, err.Error()
 		}
+		var stale []string
 		for _, class := range subscribedClasses() {
 			k := "aci_resyncs_total{fabric=prod,subscription=" + class + "}"
 			if now[k] <= c.resyncs[k] {
-				return false
+				stale = append(stale, class)
 			}
 		}
-		return c.e.value(c.t, "aci_up", "fabric=prod") == 1
+		if len(stale) > 0 {
+			return false, "no new snapshot of " + strings.Join(stale, ", ")
+		}
+		return c.e.value(c.t, "aci_up", "fabric=prod") == 1, "aci_up is not 1"
 	})
 	c.resyncs, _ = c.e.scrape("aci_resyncs_total")
 }
@@ -191,6 +197,7 @@ func runChaos(t *testing.T, seed uint64) {
 	for range 4 + rng.IntN(3) {
 		ft := faults[rng.IntN(len(faults))]
 		done = append(done, ft.name)
+		c.fault = ft.name
 		c.resyncs, _ = e.scrape("aci_resyncs_total")
 		start := time.Now()
 		ft.inject(c)
