@@ -245,7 +245,7 @@ func TestBuiltinsExposition(t *testing.T) {
 	g := Gatherer(reg, c)
 	const port = "topology/pod-1/node-101/sys/phys-[eth1/1]/phys"
 	for class, objs := range map[string][]event.Object{
-		"faultInst": {obj(port+"/fault-F0532", "code", "F0532", "severity", "major", "type", "communications", "domain", "access", "ack", "no", "lc", "raised")},
+		"faultInst":         {obj(port+"/fault-F0532", "code", "F0532", "severity", "major", "type", "communications", "domain", "access", "ack", "no", "lc", "raised")},
 		"fabricHealthTotal": {obj("topology/health", "cur", "93"), obj("topology/pod-1/health", "cur", "91")},
 		"healthInst":        {obj("topology/pod-1/node-101/sys/health", "cur", "88"), obj("uni/tn-common/health", "cur", "100")},
 		"fabricNode": {obj("topology/pod-1/node-101", "fabricSt", "active", "name", "leaf101", "role", "leaf", "model", "N9K-C93180YC-FX",
