@@ -228,12 +228,17 @@ type engine struct {
 	classes map[string]*stateClass
 	metrics []*stateMetric // in definition order: the scrape's
 	fabric  *dto.LabelPair
+	// The label pairs of the series, one per name and value: series share
+	// them, as the change counters' series do, so a scrape's encoding reads
+	// a few hundred pairs, not five per series, and a series costs the
+	// slice of its pairs only.
+	pairs   map[string]*dto.LabelPair
 	a, b    []byte // scratch keys
 	scratch []uint32
 }
 
 func newEngine(ms []*statedef.Metric, fabric *dto.LabelPair) *engine {
-	e := &engine{vals: newValues(), fabric: fabric}
+	e := &engine{vals: newValues(), fabric: fabric, pairs: map[string]*dto.LabelPair{}}
 	e.classes = newStateClasses(ms, e.vals)
 	for _, m := range ms {
 		for _, sm := range e.classes[m.Class].metrics {
@@ -395,13 +400,24 @@ func (sm *stateMetric) labels(e *engine, key []byte, nlabels int) []*dto.LabelPa
 			v = e.vals.names[binary.LittleEndian.Uint32(key)]
 			key = key[4:]
 		}
-		out = append(out, labelPair(names[i], v))
+		out = append(out, e.pair(names[i], v))
 	}
 	if len(key) >= 4 && sm.def.HasValueLabel() {
-		out = append(out, labelPair(names[nlabels], e.vals.names[binary.LittleEndian.Uint32(key)]))
+		out = append(out, e.pair(names[nlabels], e.vals.names[binary.LittleEndian.Uint32(key)]))
 	}
 	slices.SortFunc(out, func(a, b *dto.LabelPair) int { return strings.Compare(a.GetName(), b.GetName()) })
 	return out
+}
+
+// pair returns the shared label pair of a name and value.
+func (e *engine) pair(name, value string) *dto.LabelPair {
+	k := name + "\xff" + value
+	p := e.pairs[k]
+	if p == nil {
+		p = labelPair(name, strings.Clone(value))
+		e.pairs[k] = p
+	}
+	return p
 }
 
 // reset drops the gauges of a class whose objects are gone (unsubscribed).
@@ -427,6 +443,7 @@ func (sm *stateMetric) appendTo(mf *dto.MetricFamily) {
 		typ = dto.MetricType_COUNTER
 	}
 	out := newSeries(n, typ)
+	mf.Metric = slices.Grow(mf.Metric, n)
 	for _, s := range sm.series {
 		switch {
 		case !s.admitted:
