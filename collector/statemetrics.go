@@ -152,6 +152,9 @@ func (sm *stateMetric) dnKey(dn, tenant string) uint32 {
 	k := strings.Join(labels, "\xff")
 	id, ok := sm.dnKeys[k]
 	if !ok {
+		for i := range labels { // parts of a DN that may be a frame's
+			labels[i] = strings.Clone(labels[i])
+		}
 		id = uint32(len(sm.dnVals))
 		sm.dnKeys[k] = id
 		sm.dnVals = append(sm.dnVals, labels)
