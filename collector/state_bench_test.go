@@ -249,6 +249,11 @@ func BenchmarkIngestState(b *testing.B) {
 				}
 			}
 			st, chg := paths[0], paths[1]
+			size := 0
+			for _, fr := range c.frames {
+				size += len(fr)
+			}
+			b.ReportMetric(float64(size)/float64(len(c.frames)), "frame-bytes")
 			b.ReportMetric(st.perCPUSecond(), "events/cpu-s")
 			b.ReportMetric(chg.perCPUSecond(), "changes_events/cpu-s")
 			b.ReportMetric(st.cpu.Seconds()/chg.cpu.Seconds(), "x_cpu_vs_changes")
