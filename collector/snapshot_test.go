@@ -97,7 +97,7 @@ func (r *refState) resync(snap []event.Object, late []event.Event, first bool) {
 		case first:
 		case !had:
 			r.count(o.Tenant, event.StatusCreated)
-		case !maps.Equal(fingerprintAttrs(old), fingerprintAttrs(attrs)):
+		case !maps.Equal(r.telling(old), r.telling(attrs)):
 			r.count(o.Tenant, event.StatusModified)
 		}
 		if !first && !(o.keep && had) {
@@ -115,11 +115,13 @@ func (r *refState) resync(snap []event.Object, late []event.Event, first bool) {
 	r.objs = next
 }
 
-// fingerprintAttrs returns the attributes of attrs that tell a change.
-func fingerprintAttrs(attrs map[string]string) map[string]string {
+// telling returns the attributes of attrs that tell a change: the
+// fingerprint ones and those a state metric reads.
+func (r *refState) telling(attrs map[string]string) map[string]string {
+	kept := statedef.AttrNames(r.metrics)
 	return maps.Collect(func(yield func(string, string) bool) {
 		for k, v := range attrs {
-			if event.FingerprintIndex(k) >= 0 && !yield(k, v) {
+			if (event.FingerprintIndex(k) >= 0 || slices.Contains(kept, k)) && !yield(k, v) {
 				return
 			}
 		}

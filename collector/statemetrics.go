@@ -73,7 +73,8 @@ type stateMetric struct {
 	numbers map[uint32]number
 
 	series   map[string]*stateSeries
-	admitted int // series exported
+	order    []*stateSeries // series sorted by label values: the scrape's order
+	admitted int            // series exported
 	refused  uint64
 }
 
@@ -326,6 +327,7 @@ func (sm *stateMetric) add(e *engine, key []byte, value float64, n int) {
 		}
 		s = &stateSeries{labels: sm.labels(e, key, len(sm.labelSlots)), admitted: sm.admit(1)}
 		sm.series[string(key)] = s
+		sm.insert(s)
 	}
 	s.n += n
 	s.sum += value
@@ -348,7 +350,9 @@ func (sm *stateMetric) addState(e *engine, key []byte, n int) {
 			k := binary.LittleEndian.AppendUint32(base[:len(base):len(base)], e.vals.id(st))
 			s.stateLbl = append(s.stateLbl, sm.labels(e, k, len(sm.labelSlots)))
 		}
+		s.labels = s.stateLbl[0]
 		sm.series[string(base)] = s
+		sm.insert(s)
 	}
 	s.n += n
 	if i, ok := sm.states[state]; ok {
@@ -383,8 +387,26 @@ func (sm *stateMetric) admit(n int) bool {
 	return true
 }
 
+// insert puts a new series in the scrape order.
+func (sm *stateMetric) insert(s *stateSeries) {
+	i, _ := slices.BinarySearchFunc(sm.order, s, compareSeries)
+	sm.order = slices.Insert(sm.order, i, s)
+}
+
+// compareSeries orders the series of one metric (same label names, the
+// state label's value aside) by their label values.
+func compareSeries(a, b *stateSeries) int { return compareLabels(a.labels, b.labels) }
+
 func (sm *stateMetric) drop(key string, s *stateSeries, n int) {
 	delete(sm.series, key)
+	if i, ok := slices.BinarySearchFunc(sm.order, s, compareSeries); ok {
+		for i < len(sm.order) && sm.order[i] != s {
+			i++
+		}
+		if i < len(sm.order) {
+			sm.order = slices.Delete(sm.order, i, i+1)
+		}
+	}
 	if s.admitted {
 		sm.admitted -= n
 	}
@@ -428,6 +450,7 @@ func (sc *stateClass) reset() {
 	for _, sm := range sc.metrics {
 		if !sm.def.IsCounter() {
 			sm.series = map[string]*stateSeries{}
+			sm.order = nil
 			sm.admitted = 0
 		}
 	}
@@ -447,20 +470,31 @@ func (sm *stateMetric) appendTo(mf *dto.MetricFamily) {
 	}
 	out := newSeries(n, typ)
 	mf.Metric = slices.Grow(mf.Metric, n)
-	for _, s := range sm.series {
+	for _, s := range sm.order {
 		switch {
 		case !s.admitted:
 		case s.states == nil:
 			mf.Metric = append(mf.Metric, out.add(s.labels, s.sum))
 		default:
+			start := len(mf.Metric)
 			for k, c := range s.states {
 				mf.Metric = append(mf.Metric, out.add(s.stateLbl[k], float64(c)))
 			}
 			for _, o := range s.other {
 				mf.Metric = append(mf.Metric, out.add(o.labels, o.sum))
 			}
+			slices.SortFunc(mf.Metric[start:], func(a, b *dto.Metric) int { return compareLabels(a.Label, b.Label) })
 		}
 	}
+}
+
+func compareLabels(a, b []*dto.LabelPair) int {
+	for i := range a {
+		if c := strings.Compare(a[i].GetValue(), b[i].GetValue()); c != 0 {
+			return c
+		}
+	}
+	return 0
 }
 
 // family returns a metric's family in fams, making it the first time.
