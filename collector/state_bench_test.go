@@ -83,7 +83,7 @@ func benchPortObjects() []event.Object {
 		case 9:
 			st, qual = "down", "admin-down"
 		}
-		objs[i] = event.Object{DN: benchPortDN(i), Attrs: []event.Attr{
+		objs[i] = event.Object{DN: benchPortDN(i), Attrs: []event.Attr{{Name: "lastLinkStChg", Value: benchTS(i)},
 			{Name: "modTs", Value: "never"}, {Name: "operSt", Value: st}, {Name: "operStQual", Value: qual}, {Name: "usage", Value: usage}}}
 	}
 	return objs
@@ -112,7 +112,7 @@ func portFlaps() [][]byte {
 	var frames [][]byte
 	for round, down := range []bool{true, false} {
 		for i, o := range objs {
-			if o.Attrs[1].Value == "up" {
+			if st, _ := attrOf(o.Attrs, "operSt"); st == "up" {
 				frames = append(frames, benchFrame([]string{benchPortFlap(o.DN, down, round*benchPorts+i)}))
 			}
 		}
@@ -322,7 +322,8 @@ func builtinObjects(faults int) map[string][]event.Object {
 			{Name: "version", Value: "n9000-15.2(7g)"}}}
 	}
 	health := func(dn string, cur int) event.Object {
-		return event.Object{DN: dn, Tenant: apicws.Tenant(dn), Attrs: []event.Attr{{Name: "cur", Value: strconv.Itoa(cur)}, {Name: "modTs", Value: "never"}}}
+		return event.Object{DN: dn, Tenant: apicws.Tenant(dn), Attrs: []event.Attr{
+			{Name: "cur", Value: strconv.Itoa(cur)}, {Name: "modTs", Value: "never"}, {Name: "updTs", Value: benchTS(cur)}}}
 	}
 	for id := 1; id <= 3; id++ {
 		out["fabricNode"] = append(out["fabricNode"], node(1, id, "controller"))
@@ -340,7 +341,7 @@ func builtinObjects(faults int) map[string][]event.Object {
 			addr := fmt.Sprintf("10.%d.%d.%d", p, id/256, id%256)
 			out["bgpPeerEntry"] = append(out["bgpPeerEntry"], event.Object{
 				DN:    fmt.Sprintf("%s/sys/bgp/inst/dom-overlay-1/peer-[%s/32]/ent-[%s]", n.DN, addr, addr),
-				Attrs: []event.Attr{{Name: "modTs", Value: "never"}, {Name: "operSt", Value: "established"}}})
+				Attrs: []event.Attr{{Name: "lastFlapTs", Value: benchTS(id + p)}, {Name: "modTs", Value: "never"}, {Name: "operSt", Value: "established"}}})
 		}
 	}
 	for t := range 300 {
