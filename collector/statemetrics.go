@@ -62,6 +62,7 @@ type stateMetric struct {
 	whereSlots []int
 	valueSlot  int // value kind: the attribute's slot; stateset, transitions: the watched one
 	states     map[uint32]int
+	stateOrder []int // state set: its states' indexes in the order of their values, the scrape's
 
 	// DN label tuples, interned; key 0 means the DN does not match.
 	dnKeys map[string]uint32
@@ -138,7 +139,9 @@ func newStateMetric(m *statedef.Metric, sc *stateClass, index int, vals *values)
 		sm.states = map[uint32]int{}
 		for i, st := range m.States {
 			sm.states[vals.id(st)] = i
+			sm.stateOrder = append(sm.stateOrder, i)
 		}
+		slices.SortFunc(sm.stateOrder, func(a, b int) int { return strings.Compare(m.States[a], m.States[b]) })
 	}
 	return sm
 }
@@ -459,7 +462,7 @@ func (sc *stateClass) reset() {
 // appendTo adds the metric's exported series to its family.
 func (sm *stateMetric) appendTo(mf *dto.MetricFamily) {
 	n := 0
-	for _, s := range sm.series {
+	for _, s := range sm.order {
 		if s.admitted {
 			n += max(1, len(s.states)) + len(s.other)
 		}
@@ -476,14 +479,18 @@ func (sm *stateMetric) appendTo(mf *dto.MetricFamily) {
 		case s.states == nil:
 			mf.Metric = append(mf.Metric, out.add(s.labels, s.sum))
 		default:
+			// A state set's series differ in the state label only: in the
+			// order of the states' values, unless other values are in.
 			start := len(mf.Metric)
-			for k, c := range s.states {
-				mf.Metric = append(mf.Metric, out.add(s.stateLbl[k], float64(c)))
+			for _, k := range sm.stateOrder {
+				mf.Metric = append(mf.Metric, out.add(s.stateLbl[k], float64(s.states[k])))
 			}
-			for _, o := range s.other {
-				mf.Metric = append(mf.Metric, out.add(o.labels, o.sum))
+			if len(s.other) > 0 {
+				for _, o := range s.other {
+					mf.Metric = append(mf.Metric, out.add(o.labels, o.sum))
+				}
+				slices.SortFunc(mf.Metric[start:], func(a, b *dto.Metric) int { return compareLabels(a.Label, b.Label) })
 			}
-			slices.SortFunc(mf.Metric[start:], func(a, b *dto.Metric) int { return compareLabels(a.Label, b.Label) })
 		}
 	}
 }
