@@ -46,6 +46,8 @@ var (
 	tokenRefsDesc     = desc("token_refreshes_total", "aaaRefresh attempts.")
 	tokenFailsDesc    = desc("token_refresh_failures_total", "aaaRefresh attempts that failed.")
 	expiryDesc        = desc("session_expiry_timestamp_seconds", "When the current token stops being valid unless refreshed.")
+	stateLimitDesc    = desc("state_series_limit", "The max_series cap of a state metric.", "metric")
+	stateRefusedDesc  = desc("state_series_refused_total", "State series not exported because their metric held max_series.", "metric")
 )
 
 // Collector exports every registered fabric.
@@ -91,7 +93,8 @@ func (c *Collector) Fabrics() []*Fabric {
 
 var descs = []*prometheus.Desc{resyncChangesDesc, limitDesc, fullDesc, overDesc, upDesc, subUpDesc,
 	subRefreshesDesc, subFailuresDesc, resyncsDesc, lastEventDesc, connectedDesc, connectsDesc, disconnectsDesc,
-	messagesDesc, msgErrorsDesc, loginsDesc, loginFailuresDesc, tokenRefsDesc, tokenFailsDesc, expiryDesc}
+	messagesDesc, msgErrorsDesc, loginsDesc, loginFailuresDesc, tokenRefsDesc, tokenFailsDesc, expiryDesc,
+	stateLimitDesc, stateRefusedDesc}
 
 // Describe implements prometheus.Collector.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
@@ -154,6 +157,12 @@ func (f *Fabric) collectState(ch chan<- prometheus.Metric) {
 	}
 	gauge(ch, fullDesc, boolValue(s.full), f.name)
 	counter(ch, overDesc, s.refused, f.name)
+	if s.eng != nil {
+		for _, sm := range s.eng.metrics {
+			gauge(ch, stateLimitDesc, float64(sm.def.MaxSeries), f.name, sm.def.Name)
+			counter(ch, stateRefusedDesc, sm.refused, f.name, sm.def.Name)
+		}
+	}
 }
 
 // Gatherer returns what /metrics serves: reg's families (the health series
@@ -185,10 +194,12 @@ func gather(reg prometheus.Gatherer, fabrics []*Fabric) ([]*dto.MetricFamily, er
 	mfs, err := reg.Gather()
 	objects := &dto.MetricFamily{Name: proto.String("aci_objects"), Help: proto.String(objectsHelp), Type: dto.MetricType_GAUGE.Enum()}
 	changes := &dto.MetricFamily{Name: proto.String("aci_object_changes_total"), Help: proto.String(changesHelp), Type: dto.MetricType_COUNTER.Enum()}
+	stateFams := map[string]*dto.MetricFamily{}
 	for _, f := range fabrics {
 		f.appendState(objects, changes)
+		f.appendStateMetrics(stateFams)
 	}
-	for _, mf := range []*dto.MetricFamily{objects, changes} {
+	for _, mf := range append([]*dto.MetricFamily{objects, changes}, slices.Collect(maps.Values(stateFams))...) {
 		if len(mf.Metric) > 0 {
 			mfs = append(mfs, mf)
 		}
@@ -236,6 +247,19 @@ func (f *Fabric) appendState(objects, changes *dto.MetricFamily) {
 				changes.Metric = append(changes.Metric, chg.add(ts.chgLabels[st-1][:], float64(ts.changes[st-1])))
 			}
 		}
+	}
+}
+
+// appendStateMetrics adds the fabric's state metrics to their families.
+func (f *Fabric) appendStateMetrics(fams map[string]*dto.MetricFamily) {
+	s := f.st
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.eng == nil {
+		return
+	}
+	for _, sm := range s.eng.metrics {
+		sm.appendTo(sm.family(fams))
 	}
 }
 

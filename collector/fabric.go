@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/aci-exporter/aci-exporter/event"
+	"github.com/aci-exporter/aci-exporter/statedef"
 )
 
 // Fabric is one fabric's state and stream health. The APIC client feeds it;
@@ -94,6 +95,18 @@ func (f *Fabric) Configure(controllers []string, subs []Subscription, errorReaso
 	f.st.mu.Lock()
 	f.st.prune(classes)
 	f.st.mu.Unlock()
+}
+
+// UseStateMetrics sets the fabric's state metrics. It must be called
+// before the first snapshot: objects keep only the attributes the metrics
+// read, so a change of metrics needs a new Fabric.
+func (f *Fabric) UseStateMetrics(ms []*statedef.Metric) {
+	f.st.mu.Lock()
+	defer f.st.mu.Unlock()
+	f.st.eng = nil
+	if len(ms) > 0 {
+		f.st.eng = newEngine(ms, f.st.fabricPair)
+	}
 }
 
 // Name is the fabric's name, the fabric label.

@@ -1,6 +1,7 @@
 package collector
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/aci-exporter/aci-exporter/event"
@@ -23,6 +24,8 @@ type round struct {
 	added bitset                 // slots the snapshot added: absent before the round
 	keep  bitset                 // slots in the snapshot whose state then is unknown
 	prior map[uint32]fingerprint // fingerprints the pages replaced
+	// state attributes the pages replaced (classes with state metrics)
+	priorAttrs map[uint32][]uint32
 }
 
 // bitset is a set of slot indexes.
@@ -50,12 +53,12 @@ func (b bitset) clear(i uint32) {
 func (s *state) snapshotPage(class string, objs []event.Object) {
 	cs := s.classes[class]
 	if cs == nil {
-		cs = newClassState(class, len(objs))
+		cs = newClassState(class, len(objs), s.stateClass(class))
 		s.classes[class] = cs
 		cs.round = &round{first: true}
 	}
 	if cs.round == nil {
-		cs.round = &round{prior: map[uint32]fingerprint{}, full: s.full}
+		cs.round = &round{prior: map[uint32]fingerprint{}, priorAttrs: map[uint32][]uint32{}, full: s.full}
 		s.full = false
 	}
 	s.lastClass = nil
@@ -78,6 +81,9 @@ func (s *state) snapshotPage(class string, objs []event.Object) {
 				}
 				cs.objs[i].fp = fp
 			}
+			if cs.sc != nil {
+				s.pageState(cs, i, o.Attrs)
+			}
 			continue
 		}
 		if s.atCap(cs) {
@@ -87,7 +93,27 @@ func (s *state) snapshotPage(class string, objs []event.Object) {
 		i := s.add(cs, strings.Clone(o.DN), object{tenant: tenant, fp: fp}, s.stat(cs, tenant))
 		r.see(i)
 		r.added.set(i)
+		if cs.sc != nil {
+			cs.sc.load(cs.slotAttrs(i), o.Attrs, s.eng.vals)
+		}
 	}
+}
+
+// pageState puts a page's attributes on an object the state held, keeping
+// what they replace until the round ends. The series move at its end.
+func (s *state) pageState(cs *classState, i uint32, attrs []event.Attr) {
+	fresh := append(s.eng.scratch[:0], make([]uint32, cs.sc.width())...)
+	s.eng.scratch = fresh
+	cs.sc.load(fresh, attrs, s.eng.vals)
+	cur := cs.slotAttrs(i)
+	if slices.Equal(fresh, cur) {
+		return
+	}
+	r := cs.round
+	if _, ok := r.priorAttrs[i]; !ok && !r.first {
+		r.priorAttrs[i] = slices.Clone(cur)
+	}
+	copy(cur, fresh)
 }
 
 // atCap reports, and counts, an object of a round that the cap refuses:
@@ -124,6 +150,7 @@ type view struct {
 	exists bool
 	tenant uint32
 	fp     fingerprint
+	attrs  []uint32 // state attributes (classes with state metrics)
 }
 
 // before returns the object's state before the round.
@@ -135,7 +162,13 @@ func (cs *classState) before(i uint32) view {
 	if !ok {
 		fp = cs.objs[i].fp
 	}
-	return view{exists: true, tenant: cs.objs[i].tenant, fp: fp}
+	v := view{exists: true, tenant: cs.objs[i].tenant, fp: fp}
+	if cs.sc != nil {
+		if v.attrs, ok = cs.round.priorAttrs[i]; !ok {
+			v.attrs = cs.slotAttrs(i)
+		}
+	}
+	return v
 }
 
 // endSnapshot ends a class's round. before are the live events that
@@ -164,25 +197,43 @@ func (s *state) endSnapshot(class string, before, late []event.Event) {
 // before the round.
 func (s *state) replay(cs *classState, evs []event.Event) map[string]view {
 	views := map[string]view{}
+	keys := map[string][]uint32{} // DN keys of the objects replayed
 	for k := range evs {
 		ev := &evs[k]
 		v, ok := views[ev.DN]
 		if !ok {
 			if i, had := cs.index[ev.DN]; had {
 				v = cs.before(i)
+				if cs.sc != nil {
+					v.attrs = slices.Clone(v.attrs)
+					keys[ev.DN] = cs.slotKeys(i)
+				}
 			} else {
 				v = view{tenant: s.tenantID(ev.Tenant)}
+				if cs.sc != nil {
+					keys[ev.DN] = s.eng.keysOf(cs.sc, ev.DN, s.tenantNames[v.tenant])
+				}
 			}
 		}
 		s.stat(cs, v.tenant).changes[ev.Status-1]++
 		switch {
 		case ev.Status == event.StatusDeleted:
-			v.exists, v.fp = false, fingerprint{}
+			v.exists, v.fp, v.attrs = false, fingerprint{}, nil
 		case v.exists:
 			v.fp.update(ev.Attrs)
+			if cs.sc != nil {
+				old := slices.Clone(v.attrs)
+				cs.sc.load(v.attrs, ev.Attrs, s.eng.vals)
+				s.eng.enter(cs.sc, keys[ev.DN], old, v.attrs)
+			}
 		default: // created, or modified into view
 			v.exists, v.fp = true, fingerprint{}
 			v.fp.update(ev.Attrs)
+			if cs.sc != nil {
+				v.attrs = make([]uint32, cs.sc.width())
+				cs.sc.load(v.attrs, ev.Attrs, s.eng.vals)
+				s.eng.enter(cs.sc, keys[ev.DN], nil, v.attrs)
+			}
 		}
 		views[ev.DN] = v
 	}
@@ -206,6 +257,7 @@ func (s *state) sweep(cs *classState, views map[string]view, count bool) {
 		if !in {
 			s.remove(cs, dn, i, ts)
 		}
+		stateMoved := cs.sc != nil && s.sweepState(cs, i, was, in, count)
 		if r.keep.has(i) {
 			cs.objs[i].fp = was.fp // what the exporter knew: no modification
 		}
@@ -215,7 +267,7 @@ func (s *state) sweep(cs *classState, views map[string]view, count bool) {
 		switch {
 		case in && !was.exists:
 			s.countResync(cs.name, ts, event.StatusCreated)
-		case in && was.fp != cs.objs[i].fp:
+		case in && (was.fp != cs.objs[i].fp || stateMoved):
 			s.countResync(cs.name, ts, event.StatusModified)
 		case !in && was.exists:
 			s.countResync(cs.name, ts, event.StatusDeleted)
@@ -227,6 +279,47 @@ func (s *state) sweep(cs *classState, views map[string]view, count bool) {
 		}
 	}
 }
+
+// sweepState moves an object's series from the state before the round to
+// its end, and counts the transitions a gap hid: an object in the snapshot
+// counts once when its watched value differs from what the exporter last
+// knew (was, after the replayed events), or it was not known. It reports
+// whether an object in the snapshot that was known has other attributes:
+// a modification, even where no change stamp moved.
+func (s *state) sweepState(cs *classState, i uint32, was view, in, count bool) (moved bool) {
+	r := cs.round
+	_, replaced := r.priorAttrs[i]
+	keep := r.keep.has(i)
+	pre := cs.before(i)
+	if pre.exists && in && !replaced && !keep && sameAttrs(was, pre) {
+		return false // untouched: nothing moves, nothing entered
+	}
+	var old, cur []uint32
+	if pre.exists {
+		old = slices.Clone(pre.attrs)
+	}
+	if in {
+		cur = cs.slotAttrs(i)
+		if keep && was.exists { // what the exporter knew (was may be cur itself)
+			copy(cur, was.attrs)
+		} else if keep {
+			clear(cur)
+		}
+	}
+	keys := cs.slotKeys(i)
+	s.eng.move(cs.sc, keys, old, cur)
+	if count && in {
+		var from []uint32
+		if was.exists {
+			from = was.attrs
+		}
+		s.eng.enter(cs.sc, keys, from, cur)
+	}
+	return in && was.exists && !slices.Equal(was.attrs, cur)
+}
+
+// sameAttrs reports whether two views hold the same state attributes.
+func sameAttrs(a, b view) bool { return a.exists == b.exists && slices.Equal(a.attrs, b.attrs) }
 
 // lateAdjust brings objects read after pushes started back to the moment
 // they started. Such a page may already show changes that are also among
@@ -268,20 +361,32 @@ func (s *state) lateAdjust(cs *classState, late []event.Event) {
 }
 
 // Stamps are the fingerprint attributes that move on every change: modTs,
-// or lastTransition for objects whose modTs stays "never" (faults).
+// or for objects whose modTs stays "never" their own stamp.
 var (
-	modTsAt          = event.FingerprintIndex("modTs")
-	lastTransitionAt = event.FingerprintIndex("lastTransition")
-	neverHash        = hashValue("never")
+	modTsAt   = event.FingerprintIndex("modTs")
+	altStamps = [...]int{event.FingerprintIndex("lastTransition"), event.FingerprintIndex("updTs"),
+		event.FingerprintIndex("lastLinkStChg"), event.FingerprintIndex("lastFlapTs")}
+	neverHash = hashValue("never")
 )
+
+// stampAt returns the fingerprint index of an object's change stamp, -1
+// for none.
+func stampAt(fp fingerprint) int {
+	if fp[modTsAt] != neverHash {
+		return modTsAt
+	}
+	for _, at := range altStamps {
+		if fp[at] != 0 {
+			return at
+		}
+	}
+	return -1
+}
 
 // showsAny reports whether an object's change stamp is one of the events'.
 func showsAny(fp fingerprint, evs []*event.Event) bool {
-	at := modTsAt
-	if fp[modTsAt] == neverHash {
-		at = lastTransitionAt
-	}
-	if fp[at] == 0 {
+	at := stampAt(fp)
+	if at < 0 || fp[at] == 0 {
 		return true // cannot tell: assume it does
 	}
 	name := event.FingerprintAttrs[at]
@@ -312,8 +417,13 @@ func (s *state) dropSnapshot(class string) {
 	for dn, i := range cs.index {
 		if r.added.has(i) {
 			s.remove(cs, dn, i, s.stat(cs, cs.objs[i].tenant))
-		} else if fp, ok := r.prior[i]; ok {
+			continue
+		}
+		if fp, ok := r.prior[i]; ok {
 			cs.objs[i].fp = fp
+		}
+		if attrs, ok := r.priorAttrs[i]; ok {
+			copy(cs.slotAttrs(i), attrs)
 		}
 	}
 	cs.round = nil

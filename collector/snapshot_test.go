@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 
 	"github.com/aci-exporter/aci-exporter/event"
+	"github.com/aci-exporter/aci-exporter/statedef"
 )
 
 // refState is the semantics snapshots must keep, written the plain way:
@@ -22,6 +23,9 @@ type refState struct {
 	objs    map[string]map[string]string // dn -> fingerprint attributes
 	changes map[string]uint64            // "tenant status"
 	resyncs map[event.Status]uint64
+	// State metrics: transitions counted, by series (statemetrics_test.go).
+	metrics []*statedef.Metric
+	trans   map[string]float64
 }
 
 func (r *refState) apply(ev event.Event) {
@@ -31,15 +35,18 @@ func (r *refState) apply(ev event.Event) {
 	case ev.Status == event.StatusDeleted:
 		delete(r.objs, ev.DN)
 	case ok:
+		pre := maps.Clone(o)
 		for _, a := range ev.Attrs {
 			o[a.Name] = a.Value
 		}
+		r.entered(ev.DN, pre, o)
 	default:
 		o = map[string]string{}
 		for _, a := range ev.Attrs {
 			o[a.Name] = a.Value
 		}
 		r.objs[ev.DN] = o
+		r.entered(ev.DN, nil, o)
 	}
 }
 
@@ -90,8 +97,11 @@ func (r *refState) resync(snap []event.Object, late []event.Event, first bool) {
 		case first:
 		case !had:
 			r.count(o.Tenant, event.StatusCreated)
-		case !maps.Equal(old, attrs):
+		case !maps.Equal(r.telling(old), r.telling(attrs)):
 			r.count(o.Tenant, event.StatusModified)
+		}
+		if !first && !(o.keep && had) {
+			r.entered(o.DN, old, attrs) // nil old: not known
 		}
 		next[o.DN] = attrs
 	}
@@ -103,6 +113,19 @@ func (r *refState) resync(snap []event.Object, late []event.Event, first bool) {
 		}
 	}
 	r.objs = next
+}
+
+// telling returns the attributes of attrs that tell a change: the
+// fingerprint ones and those a state metric reads.
+func (r *refState) telling(attrs map[string]string) map[string]string {
+	kept := statedef.AttrNames(r.metrics)
+	return maps.Collect(func(yield func(string, string) bool) {
+		for k, v := range attrs {
+			if (event.FingerprintIndex(k) >= 0 || slices.Contains(kept, k)) && !yield(k, v) {
+				return
+			}
+		}
+	})
 }
 
 func (r *refState) count(tenant string, st event.Status) {
@@ -138,13 +161,29 @@ func attrOf(attrs []event.Attr, name string) (string, bool) {
 
 // gen draws objects and events over a small DN space, so that snapshots,
 // events before and after them and late pages collide often.
-type gen struct{ rnd *rand.Rand }
+type gen struct {
+	rnd   *rand.Rand
+	state bool // objects also carry state attributes (operSt, cur)
+}
 
 func (g gen) dn() string {
 	return fmt.Sprintf("uni/tn-t%d/BD-b%02d", g.rnd.IntN(3), g.rnd.IntN(40))
 }
 
 func (g gen) attrs() []event.Attr {
+	attrs := g.stampAttrs()
+	if g.state {
+		if g.rnd.IntN(4) > 0 {
+			attrs = append(attrs, event.Attr{Name: "operSt", Value: []string{"up", "down", "unknown"}[g.rnd.IntN(3)]})
+		}
+		if g.rnd.IntN(4) > 0 {
+			attrs = append(attrs, event.Attr{Name: "cur", Value: []string{"0", "1", "2", "x"}[g.rnd.IntN(4)]})
+		}
+	}
+	return attrs
+}
+
+func (g gen) stampAttrs() []event.Attr {
 	if g.rnd.IntN(5) == 0 { // a fault: modTs never, stamped by lastTransition
 		return []event.Attr{{Name: "modTs", Value: "never"}, {Name: "lc", Value: []string{"soaking", "raised", "retaining"}[g.rnd.IntN(3)]},
 			{Name: "lastTransition", Value: fmt.Sprint("lt", g.rnd.IntN(6))}}
@@ -191,7 +230,7 @@ func (g gen) pages(objs []event.Object) [][]event.Object {
 // any mix of events before, snapshots (with duplicates) and late events.
 func TestSnapshotPagesMatchWholeSnapshot(t *testing.T) {
 	for seed := range uint64(400) {
-		g := gen{rand.New(rand.NewPCG(seed, 7))}
+		g := gen{rnd: rand.New(rand.NewPCG(seed, 7))}
 		ref := &refState{objs: map[string]map[string]string{}, changes: map[string]uint64{}, resyncs: map[event.Status]uint64{}}
 		f := NewFabric("prod", nil, nil, nil, 0)
 		for round := range 4 {

@@ -79,10 +79,48 @@ type classState struct {
 	tenants   []*tenantStat // by tenant id; nil where the tenant never showed
 	order     []uint32      // tenant ids that showed, sorted by name: the scrape order
 	round     *round        // the snapshot being applied, if any
+
+	// For a class with state metrics: per slot, the interned attributes
+	// they read (sc.width() each) and each metric's DN key.
+	sc     *stateClass
+	attrs  []uint32
+	dnKeys []uint32
 }
 
-func newClassState(name string, size int) *classState {
-	return &classState{name: name, classPair: labelPair("class", name), index: make(map[string]uint32, size)}
+func newClassState(name string, size int, sc *stateClass) *classState {
+	cs := &classState{name: name, classPair: labelPair("class", name), index: make(map[string]uint32, size), sc: sc}
+	if sc != nil {
+		cs.attrs = []uint32{}
+	}
+	return cs
+}
+
+// slotAttrs returns the state attributes of slot i: never nil, so that nil
+// can mean "no object" to the engine.
+func (cs *classState) slotAttrs(i uint32) []uint32 {
+	w := cs.sc.width()
+	return cs.attrs[int(i)*w : int(i+1)*w : int(i+1)*w]
+}
+
+func (cs *classState) slotKeys(i uint32) []uint32 {
+	n := len(cs.sc.metrics)
+	return cs.dnKeys[int(i)*n : int(i+1)*n : int(i+1)*n]
+}
+
+// initSlot gives slot i no attributes and the DN keys of dn.
+func (cs *classState) initSlot(i uint32, dn, tenant string) {
+	w, n := cs.sc.width(), len(cs.sc.metrics)
+	for len(cs.attrs) < int(i+1)*w {
+		cs.attrs = append(cs.attrs, 0)
+	}
+	for len(cs.dnKeys) < int(i+1)*n {
+		cs.dnKeys = append(cs.dnKeys, 0)
+	}
+	clear(cs.slotAttrs(i))
+	keys := cs.slotKeys(i)
+	for k, sm := range cs.sc.metrics {
+		keys[k] = sm.dnKey(dn, tenant)
+	}
 }
 
 func (cs *classState) len() int { return len(cs.index) }
@@ -110,6 +148,8 @@ type state struct {
 	// The last class and tenant looked up: events come in runs.
 	lastClass  *classState
 	lastTenant uint32
+
+	eng *engine // state metrics; nil when there are none
 }
 
 func newState(fabric string, maxObjects int) *state {
@@ -165,6 +205,15 @@ func (s *state) stat(cs *classState, tenant uint32) *tenantStat {
 	return ts
 }
 
+// stateClass returns what a class's objects keep for the state metrics,
+// nil when no metric reads the class.
+func (s *state) stateClass(class string) *stateClass {
+	if s.eng == nil {
+		return nil
+	}
+	return s.eng.classes[class]
+}
+
 func (s *state) class(name string) *classState {
 	if cs := s.lastClass; cs != nil && cs.name == name {
 		return cs
@@ -194,18 +243,44 @@ func (s *state) apply(ev *event.Event) {
 	switch {
 	case ev.Status == event.StatusDeleted:
 		if found {
+			if cs.sc != nil {
+				s.eng.move(cs.sc, cs.slotKeys(i), cs.slotAttrs(i), nil)
+			}
 			s.remove(cs, ev.DN, i, ts)
 		}
 	case found:
 		cs.objs[i].fp.update(ev.Attrs)
+		if cs.sc != nil {
+			s.modifyState(cs, i, ev.Attrs)
+		}
 	case s.max > 0 && s.total >= s.max:
 		s.full = true
 		s.refused++
 	default: // created, or modified into view (a filter it now matches)
 		o := object{tenant: tenant}
 		o.fp.update(ev.Attrs)
-		s.add(cs, strings.Clone(ev.DN), o, ts)
+		i = s.add(cs, strings.Clone(ev.DN), o, ts)
+		if cs.sc != nil {
+			cur := cs.slotAttrs(i)
+			cs.sc.load(cur, ev.Attrs, s.eng.vals)
+			s.eng.move(cs.sc, cs.slotKeys(i), nil, cur)
+			s.eng.enter(cs.sc, cs.slotKeys(i), nil, cur)
+		}
 	}
+}
+
+// modifyState merges a modified event's attributes over an object's and
+// moves its series.
+func (s *state) modifyState(cs *classState, i uint32, attrs []event.Attr) {
+	cur := cs.slotAttrs(i)
+	old := append(s.eng.scratch[:0], cur...)
+	s.eng.scratch = old
+	cs.sc.load(cur, attrs, s.eng.vals)
+	if slices.Equal(old, cur) {
+		return
+	}
+	s.eng.move(cs.sc, cs.slotKeys(i), old, cur)
+	s.eng.enter(cs.sc, cs.slotKeys(i), old, cur)
 }
 
 func (s *state) add(cs *classState, dn string, o object, ts *tenantStat) uint32 {
@@ -221,6 +296,9 @@ func (s *state) add(cs *classState, dn string, o object, ts *tenantStat) uint32 
 	cs.index[dn] = i
 	ts.objects++
 	s.total++
+	if cs.sc != nil {
+		cs.initSlot(i, dn, s.tenantNames[o.tenant])
+	}
 	return i
 }
 
@@ -253,6 +331,9 @@ func (s *state) prune(keep map[string]bool) {
 		if !keep[class] {
 			s.total -= cs.len()
 			delete(s.classes, class)
+			if cs.sc != nil {
+				cs.sc.reset()
+			}
 		}
 	}
 	s.lastClass = nil
