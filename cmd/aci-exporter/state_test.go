@@ -7,11 +7,13 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/promslog"
 	"gopkg.in/yaml.v3"
 
@@ -75,29 +77,36 @@ func mustParse(t *testing.T, yml string) *config.Config {
 	return c
 }
 
-// subscribed returns the names of the fabric's subscriptions that are up.
-func subscribed(t *testing.T, coll *collector.Collector) []string {
+// families gathers what /metrics serves of coll.
+func families(t *testing.T, coll *collector.Collector) map[string]*dto.MetricFamily {
+	t.Helper()
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(coll)
-	mfs, err := reg.Gather()
+	mfs, err := collector.Gatherer(reg, coll).Gather()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var up []string
+	out := map[string]*dto.MetricFamily{}
 	for _, mf := range mfs {
-		if mf.GetName() != "aci_subscription_up" {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if l.GetName() == "subscription" && m.GetGauge().GetValue() == 1 {
-					up = append(up, l.GetValue())
-				}
+		out[mf.GetName()] = mf
+	}
+	return out
+}
+
+// labelValues returns the values of label name in the family's series
+// whose value is at least min, sorted.
+func labelValues(mf *dto.MetricFamily, name string, min float64) []string {
+	var out []string
+	for _, m := range mf.GetMetric() {
+		v := m.GetGauge().GetValue() + m.GetCounter().GetValue()
+		for _, l := range m.GetLabel() {
+			if l.GetName() == name && v >= min {
+				out = append(out, l.GetValue())
 			}
 		}
 	}
-	slices.Sort(up)
-	return up
+	slices.Sort(out)
+	return out
 }
 
 // TestApplyStateMetrics: a fabric's state metrics' classes are subscribed
@@ -127,18 +136,38 @@ func TestApplyStateMetrics(t *testing.T) {
 	coll := collector.New()
 	s := newStreams(context.Background(), promslog.NewNopLogger(), coll, backoffFlags{min: 10 * time.Millisecond, max: 100 * time.Millisecond})
 	defer s.stopAll()
-	waitFor := func(want []string) {
+	// waitFor waits until the subscriptions up are subs, and the state
+	// metrics are metrics, each gauge with series from the snapshot (a
+	// counter has none until the first live change).
+	waitFor := func(subs, metrics []string) {
 		t.Helper()
-		proctest.Poll(t, 20*time.Second, fmt.Sprintf("subscriptions %v up", want), func() (bool, string) {
-			got := subscribed(t, coll)
-			return slices.Equal(got, want), fmt.Sprint(got)
+		metrics = slices.Sorted(slices.Values(metrics))
+		var gauges []string
+		for _, m := range metrics {
+			if !strings.HasSuffix(m, "_total") {
+				gauges = append(gauges, m)
+			}
+		}
+		proctest.Poll(t, 20*time.Second, fmt.Sprintf("subscriptions %v up and metrics %v", subs, metrics), func() (bool, string) {
+			fams := families(t, coll)
+			up := labelValues(fams["aci_subscription_up"], "subscription", 1)
+			defined := labelValues(fams["aci_state_series_limit"], "metric", 0)
+			var exported []string
+			for _, m := range gauges {
+				if len(fams[m].GetMetric()) > 0 {
+					exported = append(exported, m)
+				}
+			}
+			return slices.Equal(up, subs) && slices.Equal(defined, metrics) && slices.Equal(exported, gauges),
+				fmt.Sprintf("up %v, defined %v, gauges with series %v", up, defined, exported)
 		})
 	}
 
 	if err := s.apply(mustParse(t, fabricYAML(url, ca, "{builtins: [faults]}", 30*time.Second))); err != nil {
 		t.Fatal(err)
 	}
-	waitFor([]string{"faultInst", "fvTenant"})
+	faults := []string{"aci_fault_transitions_total", "aci_faults"}
+	waitFor([]string{"faultInst", "fvTenant"}, faults)
 	if event.KeptIndex("lc") < 0 || event.KeptIndex("severity") < 0 || event.KeptIndex("cur") >= 0 {
 		t.Errorf("kept: lc %d, severity %d, cur %d; want the faults' attributes only",
 			event.KeptIndex("lc"), event.KeptIndex("severity"), event.KeptIndex("cur"))
@@ -152,7 +181,7 @@ func TestApplyStateMetrics(t *testing.T) {
 	if coll.Fabric("prod") != first {
 		t.Error("a change outside state: replaced the fabric's state")
 	}
-	waitFor([]string{"faultInst", "fvTenant"})
+	waitFor([]string{"faultInst", "fvTenant"}, faults)
 
 	// Another state: section: a new fabric, from a fresh snapshot.
 	if err := s.apply(mustParse(t, fabricYAML(url, ca, "{builtins: [faults, health]}", 20*time.Second))); err != nil {
@@ -164,7 +193,8 @@ func TestApplyStateMetrics(t *testing.T) {
 	if event.KeptIndex("cur") < 0 {
 		t.Error("the health scores' cur is not kept after the reload")
 	}
-	waitFor([]string{"fabricHealthTotal", "faultInst", "fvTenant", "healthInst"})
+	waitFor([]string{"fabricHealthTotal", "faultInst", "fvTenant", "healthInst"}, append(faults,
+		"aci_fabric_health_score", "aci_node_health_score", "aci_pod_health_score", "aci_tenant_health_score"))
 }
 
 // TestReloadBadStateKeepsRunning: a reload whose state: section is bad
