@@ -413,7 +413,7 @@ func TestDecodeFrameAllocs(t *testing.T) {
 }
 
 // A one-object frame that also carries attributes state metrics read (a
-// port going down: modTs, operSt, operStQual) is still its copy and one
+// port going down: lastLinkStChg, modTs, operSt, operStQual) is still its copy and one
 // allocation for its event.
 func TestDecodeFrameAllocsStateAttrs(t *testing.T) {
 	if raceEnabled {
@@ -427,7 +427,7 @@ func TestDecodeFrameAllocsStateAttrs(t *testing.T) {
 	var d Decoder
 	allocs := testing.AllocsPerRun(100, func() {
 		evs, err := d.Decode(frame)
-		if err != nil || len(evs) != 1 || len(evs[0].Attrs) != 3 {
+		if err != nil || len(evs) != 1 || len(evs[0].Attrs) != 4 {
 			t.Fatalf("Decode: %v, %v", evs, err)
 		}
 	})
