@@ -111,7 +111,7 @@ func churnLargeMix() map[string]ClassMix {
 // 20 changes/s, so the demo shows tenant churn (and its alert) quickly, and
 // every kind of state event happen within a minute (measured over 10
 // simulated minutes): a link flap every ~2.5 s, a BGP session dropping
-// every ~7 s, a port shut every ~15 s, a leaf lost or upgraded every ~16 s
+// every ~7 s, a port shut every ~15 s, a leaf lost or upgraded every ~8 s
 // (often enough that both happen within a minute), an OSPF reset every
 // ~20 s.
 func churnDemoMix() map[string]ClassMix {
@@ -121,7 +121,7 @@ func churnDemoMix() map[string]ClassMix {
 	m["l1PhysIf"] = ClassMix{Modify: 0.8}
 	m["bgpPeerEntry"] = ClassMix{Modify: 1.2}
 	m["ospfAdjEp"] = ClassMix{Modify: 0.6}
-	m["fabricNode"] = ClassMix{Modify: 1.2}
+	m["fabricNode"] = ClassMix{Modify: 2.5}
 	return m
 }
 
