@@ -326,8 +326,9 @@ func sameAttrs(a, b view) bool { return a.exists == b.exists && slices.Equal(a.a
 // the events after the snapshot. For such an object the first event tells
 // what it was at that moment: absent before a creation, present before a
 // modification or deletion. Its page is that state when it shows none of
-// the events (its change stamp matches none of theirs); otherwise its state
-// then is unknown, and what the exporter knew of it is kept.
+// the events (its change stamp matches none of theirs, and it does not
+// already hold every value they leave); otherwise its state then is
+// unknown, and what the exporter knew of it is kept.
 func (s *state) lateAdjust(cs *classState, late []event.Event) {
 	r := cs.round
 	byDN := map[string][]*event.Event{}
@@ -342,7 +343,7 @@ func (s *state) lateAdjust(cs *classState, late []event.Event) {
 			if seen {
 				r.unsee(i) // born after the moment: not in the snapshot
 			}
-		case seen && !showsAny(cs.objs[i].fp, evs):
+		case seen && !showsAny(cs.objs[i].fp, evs) && !showsLast(cs.objs[i].fp, evs):
 			// the page is the state at the moment
 		case seen:
 			r.keep.set(i)
@@ -381,6 +382,27 @@ func stampAt(fp fingerprint) int {
 		}
 	}
 	return -1
+}
+
+// showsLast reports whether a page already holds every fingerprint value
+// the events leave: changes that move no stamp (a fault's ack) show so.
+func showsLast(fp fingerprint, evs []*event.Event) bool {
+	var last fingerprint
+	for _, ev := range evs {
+		if ev.Status != event.StatusDeleted {
+			last.update(ev.Attrs)
+		}
+	}
+	some := false
+	for j, h := range last {
+		if h != 0 {
+			some = true
+			if h != fp[j] {
+				return false
+			}
+		}
+	}
+	return some
 }
 
 // showsAny reports whether an object's change stamp is one of the events'.
