@@ -109,8 +109,11 @@ func churnLargeMix() map[string]ClassMix {
 
 // churnDemoMix makes tenants come and go every few seconds at the demo's
 // 20 changes/s, so the demo shows tenant churn (and its alert) quickly, and
-// every kind of state event happen within a minute: a link flap every ~2 s,
-// a BGP drop every ~7 s, a shut, an OSPF reset and a node loss every ~20 s.
+// every kind of state event happen within a minute (measured over 10
+// simulated minutes): a link flap every ~2.5 s, a BGP session dropping
+// every ~7 s, a port shut every ~15 s, a leaf lost or upgraded every ~8 s
+// (often enough that both happen within a minute), an OSPF reset every
+// ~20 s.
 func churnDemoMix() map[string]ClassMix {
 	m := churnDefaultMix()
 	m["fvTenant"] = ClassMix{0.6, 0.3, 0.6}
@@ -118,7 +121,7 @@ func churnDemoMix() map[string]ClassMix {
 	m["l1PhysIf"] = ClassMix{Modify: 0.8}
 	m["bgpPeerEntry"] = ClassMix{Modify: 1.2}
 	m["ospfAdjEp"] = ClassMix{Modify: 0.6}
-	m["fabricNode"] = ClassMix{Modify: 0.6}
+	m["fabricNode"] = ClassMix{Modify: 2.5}
 	return m
 }
 
@@ -555,6 +558,7 @@ type Churn struct {
 	seq                    uint64
 	outages                map[string][]*outage // by state event kind
 	busy                   map[string]bool      // DNs an outage holds
+	nodeLosses             int                  // leaves made inactive so far
 	health                 *healthBook
 }
 

@@ -607,8 +607,9 @@ func mdlFaultAttrs(r *rand.Rand, dn, code, ts string) map[string]string {
 // faultInst follows the APIC lifecycle soaking → raised → raised-clearing →
 // retaining (or soaking → soaking-clearing → retaining; a clearing fault may
 // return to soaking or raised, which increments occur, and a raised one may
-// be escalated). Severity is "cleared" in retaining only. lastTransition moves
-// forward from its current value by a plausible interval; a caller with a
+// be escalated, de-escalated or acknowledged). Severity is "cleared" in
+// retaining only. lastTransition moves forward from its current value by a
+// plausible interval on every step but an acknowledgement; a caller with a
 // clock may overwrite it.
 func mutateAttrs(r *rand.Rand, class string, cur map[string]string) map[string]string {
 	if class == "faultInst" {
@@ -765,7 +766,17 @@ func mdlSevUp(sev string) string {
 	return ""
 }
 
-// mdlFaultEscalate sets the changes that move a fault to severity sev.
+// mdlSevDown is the next severity down of an escalated fault, never below
+// the one it was raised with; "" when it is not above that.
+func mdlSevDown(cur map[string]string) string {
+	if i := mdlSevRank(cur["severity"]); i > 1 && i > mdlSevRank(cur["origSeverity"]) {
+		return mdlSeverities[i-1]
+	}
+	return ""
+}
+
+// mdlFaultEscalate sets the changes that move a fault to severity sev
+// (de-escalate it, when sev is lower).
 func mdlFaultEscalate(cur, ch map[string]string, sev string) {
 	ch["severity"] = sev
 	if cur["prevSeverity"] != cur["severity"] {
@@ -794,7 +805,9 @@ func mdlFaultRecur(cur, ch map[string]string, lc string) {
 // mdlMutateFault advances a fault one lifecycle step, as the APIC's fault
 // guide describes the states: a clearing fault keeps its severity and
 // returns to soaking or raised if its condition comes back; a raised fault
-// may be escalated; only retaining clears the severity.
+// may be escalated, de-escalated back towards the severity it was raised
+// with, or acknowledged (ack yes, lastTransition kept); only retaining
+// clears the severity.
 func mdlMutateFault(r *rand.Rand, cur map[string]string) map[string]string {
 	ch := map[string]string{}
 	var after time.Duration
@@ -814,9 +827,15 @@ func mdlMutateFault(r *rand.Rand, cur map[string]string) map[string]string {
 		}
 		after = 120 * time.Second // default clearing interval
 	case "raised":
-		if up := mdlSevUp(cur["severity"]); up != "" && r.IntN(6) == 0 {
+		switch up, down := mdlSevUp(cur["severity"]), mdlSevDown(cur); {
+		case up != "" && r.IntN(6) == 0:
 			mdlFaultEscalate(cur, ch, up)
-		} else {
+		case down != "" && r.IntN(3) == 0:
+			mdlFaultEscalate(cur, ch, down)
+		case cur["ack"] == "no" && r.IntN(8) == 0:
+			ch["ack"] = "yes" // an operator acknowledges it: no lifecycle step
+			return ch
+		default:
 			ch["lc"] = "raised-clearing"
 		}
 		after = time.Duration(1+r.IntN(240)) * time.Minute

@@ -340,11 +340,22 @@ func TestModelFaultLifecycle(t *testing.T) {
 				cur[k] = v
 			}
 			lc, sev := cur["lc"], cur["severity"]
-			edges[prev+">"+lc]++
 			path = append(path, lc)
-			escalated := prev == "raised" && lc == "raised" && mdlTestSevRank[sev] > mdlTestSevRank[prevSev]
-			if !slices.Contains(churnTestLifecycle[prev], lc) && !escalated {
+			switch {
+			case ch["ack"] == "yes":
+				if len(ch) != 1 || prev != "raised" {
+					t.Fatalf("%s: acknowledged in %s with %v", dn, prev, ch)
+				}
+				edges["ack"]++
+				continue
+			case prev == "raised" && lc == "raised" && mdlTestSevRank[sev] > mdlTestSevRank[prevSev]:
+				edges["escalated"]++
+			case prev == "raised" && lc == "raised" && mdlTestSevRank[sev] < mdlTestSevRank[prevSev]:
+				edges["de-escalated"]++
+			case !slices.Contains(churnTestLifecycle[prev], lc):
 				t.Fatalf("%s: %v", dn, path)
+			default:
+				edges[prev+">"+lc]++
 			}
 			if churnTestCleared(lc) != (sev == "cleared") || !churnTestCleared(lc) && mdlTestSevRank[sev] < mdlTestSevRank[orig] {
 				t.Fatalf("%s: lc %s severity %s (orig %s)", dn, lc, sev, orig)
@@ -369,8 +380,10 @@ func TestModelFaultLifecycle(t *testing.T) {
 		}
 	}
 	t.Logf("lifecycle edges: %v", edges)
-	if edges["raised>raised"] == 0 {
-		t.Error("no raised fault was escalated")
+	for _, e := range []string{"escalated", "de-escalated", "ack"} {
+		if edges[e] == 0 {
+			t.Errorf("no raised fault was %s", e)
+		}
 	}
 	for from, tos := range churnTestLifecycle {
 		for _, to := range tos {

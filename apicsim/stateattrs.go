@@ -11,13 +11,25 @@ package apicsim
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"time"
 )
 
+// mdlSwitchReleases is the switches' release train, oldest first. Every
+// switch starts on the first; an upgrade (statechurn.go) moves a leaf to
+// the next, and from the last back to the first, so a churn that runs for
+// hours keeps upgrading.
+var mdlSwitchReleases = []string{"n9000-15.2(7g)", "n9000-15.2(8d)", "n9000-15.2(8e)", "n9000-15.3(2c)", "n9000-16.0(3e)"}
+
+// mdlNextRelease is the release an upgrade takes a switch on cur to.
+func mdlNextRelease(cur string) string {
+	i := slices.Index(mdlSwitchReleases, cur) // -1, unknown: the first
+	return mdlSwitchReleases[(i+1)%len(mdlSwitchReleases)]
+}
+
 const (
-	mdlSwitchVersion = "n9000-15.2(7g)"
-	mdlAPICVersion   = "5.2(7g)"
+	mdlAPICVersion = "5.2(7g)"
 	// mdlNeverTs is lastLinkStChg of a port whose link never came up.
 	mdlNeverTs = "1970-01-01T00:00:00.000+00:00"
 )
@@ -77,7 +89,7 @@ func (n *topoNode) version() string {
 	if n.role == "controller" {
 		return mdlAPICVersion
 	}
-	return mdlSwitchVersion
+	return mdlSwitchReleases[0]
 }
 
 func (n *topoNode) oob() string { return fmt.Sprintf("192.168.%d.%d", 10+n.id/200, 20+n.id%200) }

@@ -438,8 +438,11 @@ func (c *Churn) adjStep(a *topoAdj) (time.Duration, bool, error) {
 	return 0, true, c.set(a.dn(), map[string]string{"operSt": "full"})
 }
 
-// loseNode makes a leaf inactive for a while (F0110); its spines see their
-// links to it and the route reflectors their sessions with it go down.
+// loseNode makes a leaf inactive for a while (F0110): reloaded for an
+// upgrade, to come back on the next release, the first time and every
+// other time after; lost the other times. Its
+// spines see their links to it and the route reflectors their sessions
+// with it go down.
 func (c *Churn) loseNode() (bool, error) {
 	if len(c.leaves) == 0 {
 		return false, nil
@@ -458,8 +461,9 @@ func (c *Churn) loseNode() (bool, error) {
 		if err := c.condition(n.dn(), "F0110", true); err != nil {
 			return true, err
 		}
-		back := c.span(1, 3)
-		c.startOutage("fabricNode", []string{n.dn()}, back, func() (time.Duration, bool, error) { return c.restoreNode(n) })
+		back, upgrade := c.span(1, 3), c.nodeLosses%2 == 0
+		c.nodeLosses++
+		c.startOutage("fabricNode", []string{n.dn()}, back, func() (time.Duration, bool, error) { return c.restoreNode(n, upgrade) })
 		return true, c.loseNeighbours(n, back)
 	}
 	return false, nil
@@ -491,13 +495,19 @@ func (c *Churn) loseNeighbours(n *topoNode, back time.Duration) error {
 	return nil
 }
 
-func (c *Churn) restoreNode(n *topoNode) (time.Duration, bool, error) {
+// restoreNode makes n active again, on the next release after an upgrade.
+func (c *Churn) restoreNode(n *topoNode, upgrade bool) (time.Duration, bool, error) {
 	ts := c.ts()
-	if err := c.set(n.dn(), map[string]string{"fabricSt": "active", "lastStateModTs": ts}); err != nil {
+	node := map[string]string{"fabricSt": "active", "lastStateModTs": ts}
+	sys := map[string]string{"state": "in-service", "lastRebootTime": ts, "systemUpTime": mdlUpTime(0)}
+	if upgrade {
+		node["version"] = mdlNextRelease(c.attr(n.dn(), "version"))
+		sys["version"] = node["version"]
+	}
+	if err := c.set(n.dn(), node); err != nil {
 		return 0, true, err
 	}
-	if err := c.set(n.sysDN(), map[string]string{"state": "in-service", "lastRebootTime": ts,
-		"systemUpTime": mdlUpTime(0)}); err != nil {
+	if err := c.set(n.sysDN(), sys); err != nil {
 		return 0, true, err
 	}
 	return 0, true, c.condition(n.dn(), "F0110", false)
@@ -530,7 +540,7 @@ func (c *Churn) rebuildState() {
 func (c *Churn) rebuildOutages() {
 	for _, n := range c.leaves {
 		if c.attr(n.dn(), "fabricSt") == "inactive" {
-			c.startOutage("fabricNode", []string{n.dn()}, c.span(0.5, 2), func() (time.Duration, bool, error) { return c.restoreNode(n) })
+			c.startOutage("fabricNode", []string{n.dn()}, c.span(0.5, 2), func() (time.Duration, bool, error) { return c.restoreNode(n, false) })
 		}
 	}
 	failed := func(p *topoPort) bool { return c.attr(p.ethpmDN(), "operStQual") == "link-failure" }

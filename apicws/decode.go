@@ -163,24 +163,35 @@ func (d *Decoder) forget() {
 }
 
 // oneEvent holds the event of a frame of one object, the usual frame, and
-// its attributes in one allocation.
+// its attributes in one allocation: up to two (a modification seen by the
+// change counters), or up to four (one that state metrics read too: a
+// port's operSt and operStQual, a fault's lc and severity).
 type oneEvent struct {
 	ev    [1]event.Event
 	attrs [2]event.Attr
 }
 
+type oneEvent4 struct {
+	ev    [1]event.Event
+	attrs [4]event.Attr
+}
+
 // events copies the scratch events out, exact size: one slice of events and
-// one of attributes per frame, or one oneEvent.
+// one of attributes per frame, or one oneEvent (or oneEvent4).
 func (d *Decoder) events(ids []string) []event.Event {
 	if len(d.evs) == 0 {
 		return nil
 	}
 	var evs []event.Event
 	var attrs []event.Attr
-	if len(d.evs) == 1 && len(d.attrs) <= len(oneEvent{}.attrs) {
+	switch {
+	case len(d.evs) == 1 && len(d.attrs) <= len(oneEvent{}.attrs):
 		one := &oneEvent{ev: [1]event.Event{d.evs[0]}}
 		evs, attrs = one.ev[:], one.attrs[:copy(one.attrs[:], d.attrs)]
-	} else {
+	case len(d.evs) == 1 && len(d.attrs) <= len(oneEvent4{}.attrs):
+		one := &oneEvent4{ev: [1]event.Event{d.evs[0]}}
+		evs, attrs = one.ev[:], one.attrs[:copy(one.attrs[:], d.attrs)]
+	default:
 		evs, attrs = slices.Clone(d.evs), slices.Clone(d.attrs)
 	}
 	for i := range evs {

@@ -411,3 +411,27 @@ func TestDecodeFrameAllocs(t *testing.T) {
 		}
 	}
 }
+
+// A one-object frame that also carries attributes state metrics read (a
+// port going down: lastLinkStChg, modTs, operSt, operStQual) is still its copy and one
+// allocation for its event.
+func TestDecodeFrameAllocsStateAttrs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector adds allocations")
+	}
+	event.Keep([]string{"operSt", "operStQual"})
+	defer event.Keep(nil)
+	frame := []byte(`{"subscriptionId":["72058242595225603"],"imdata":[{"ethpmPhysIf":{"attributes":{"childAction":"",` +
+		`"dn":"topology/pod-1/node-101/sys/phys-[eth1/7]/phys","lastLinkStChg":"2024-02-01T09:15:42.117+00:00","modTs":"never",` +
+		`"operPhyEnSt":"down","operSt":"down","operStQual":"link-failure","resetCtr":"3","rn":"","status":"modified"}}}]}`)
+	var d Decoder
+	allocs := testing.AllocsPerRun(100, func() {
+		evs, err := d.Decode(frame)
+		if err != nil || len(evs) != 1 || len(evs[0].Attrs) != 4 {
+			t.Fatalf("Decode: %v, %v", evs, err)
+		}
+	})
+	if allocs > 2 {
+		t.Errorf("%v allocations per frame, want at most 2", allocs)
+	}
+}

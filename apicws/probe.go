@@ -29,8 +29,8 @@ const confirmDelay = 3 * time.Second
 // stampLen bounds a stored stamp; APIC stamps are 29 bytes.
 const stampLen = 47
 
-// stamp is a change stamp held without allocating: modTs, or
-// lastTransition where modTs stays "never" (faults). Stamps of one APIC
+// stamp is a change stamp held without allocating: modTs, or where modTs
+// stays "never" the class's own stamp (altStamps). Stamps of one APIC
 // share one format and offset, so they compare as text.
 type stamp struct {
 	n uint8
@@ -39,21 +39,24 @@ type stamp struct {
 
 func (st *stamp) String() string { return string(st.b[:st.n]) }
 
-// stampOf returns an object's change stamp, or "" when it has none.
+// altStamps are the change stamps of objects whose modTs stays "never":
+// faults (lastTransition), health scores (updTs), ports (lastLinkStChg)
+// and BGP peers (lastFlapTs). They are fingerprint attributes, so events
+// and snapshots keep them.
+var altStamps = [...]string{"lastTransition", "updTs", "lastLinkStChg", "lastFlapTs"}
+
+// stampOf returns an object's change stamp, or "" when it has none: its
+// modTs, else the first of altStamps it carries.
 func stampOf(attrs []event.Attr) string {
-	var mod, last string
-	for _, a := range attrs {
-		switch a.Name {
-		case "modTs":
-			mod = a.Value
-		case "lastTransition":
-			last = a.Value
+	if mod := attrOf(attrs, "modTs"); mod != "" && mod != "never" {
+		return mod
+	}
+	for _, name := range altStamps {
+		if v := attrOf(attrs, name); v != "" {
+			return v
 		}
 	}
-	if mod == "never" {
-		return last
-	}
-	return mod
+	return ""
 }
 
 // newest holds the newest stamp seen per subscription, from its snapshot
@@ -199,8 +202,9 @@ func (s *session) look(ctx context.Context, sub Subscription, p *prober) (look, 
 func cut(stamp string) string { return stamp[:min(len(stamp), stampLen)] }
 
 // newestObject returns the attributes of the subscription's newest object
-// (nil for none) and the count of its objects. Faults keep modTs "never":
-// their stamp is lastTransition, learned at the first look. An APIC that
+// (nil for none) and the count of its objects. Objects that keep modTs
+// "never" are ordered by their own stamp (altStamps), learned at the first
+// look; with none, the look compares counts. An APIC that
 // refuses the order is asked for the count alone from then on: the look
 // still compares counts, and says so once.
 func (s *session) newestObject(ctx context.Context, sub Subscription, p *prober) ([]event.Attr, int, error) {
@@ -216,7 +220,13 @@ func (s *session) newestObject(ctx context.Context, sub Subscription, p *prober)
 		return s.probeQuery(ctx, sub, "")
 	}
 	if err == nil && !learned && attrOf(top, "modTs") == "never" {
-		p.stamp[sub.Name] = "lastTransition"
+		p.stamp[sub.Name] = ""
+		for _, name := range altStamps {
+			if attrOf(top, name) != "" {
+				p.stamp[sub.Name] = name
+				break
+			}
+		}
 		return s.newestObject(ctx, sub, p)
 	}
 	return top, total, err

@@ -257,9 +257,7 @@ func (s *state) sweep(cs *classState, views map[string]view, count bool) {
 		if !in {
 			s.remove(cs, dn, i, ts)
 		}
-		if cs.sc != nil {
-			s.sweepState(cs, i, was, in, count)
-		}
+		stateMoved := cs.sc != nil && s.sweepState(cs, i, was, in, count)
 		if r.keep.has(i) {
 			cs.objs[i].fp = was.fp // what the exporter knew: no modification
 		}
@@ -269,7 +267,7 @@ func (s *state) sweep(cs *classState, views map[string]view, count bool) {
 		switch {
 		case in && !was.exists:
 			s.countResync(cs.name, ts, event.StatusCreated)
-		case in && was.fp != cs.objs[i].fp:
+		case in && (was.fp != cs.objs[i].fp || stateMoved):
 			s.countResync(cs.name, ts, event.StatusModified)
 		case !in && was.exists:
 			s.countResync(cs.name, ts, event.StatusDeleted)
@@ -285,14 +283,16 @@ func (s *state) sweep(cs *classState, views map[string]view, count bool) {
 // sweepState moves an object's series from the state before the round to
 // its end, and counts the transitions a gap hid: an object in the snapshot
 // counts once when its watched value differs from what the exporter last
-// knew (was, after the replayed events), or it was not known.
-func (s *state) sweepState(cs *classState, i uint32, was view, in, count bool) {
+// knew (was, after the replayed events), or it was not known. It reports
+// whether an object in the snapshot that was known has other attributes:
+// a modification, even where no change stamp moved.
+func (s *state) sweepState(cs *classState, i uint32, was view, in, count bool) (moved bool) {
 	r := cs.round
 	_, replaced := r.priorAttrs[i]
 	keep := r.keep.has(i)
 	pre := cs.before(i)
 	if pre.exists && in && !replaced && !keep && sameAttrs(was, pre) {
-		return // untouched: nothing moves, nothing entered
+		return false // untouched: nothing moves, nothing entered
 	}
 	var old, cur []uint32
 	if pre.exists {
@@ -315,6 +315,7 @@ func (s *state) sweepState(cs *classState, i uint32, was view, in, count bool) {
 		}
 		s.eng.enter(cs.sc, keys, from, cur)
 	}
+	return in && was.exists && !slices.Equal(was.attrs, cur)
 }
 
 // sameAttrs reports whether two views hold the same state attributes.
@@ -325,8 +326,9 @@ func sameAttrs(a, b view) bool { return a.exists == b.exists && slices.Equal(a.a
 // the events after the snapshot. For such an object the first event tells
 // what it was at that moment: absent before a creation, present before a
 // modification or deletion. Its page is that state when it shows none of
-// the events (its change stamp matches none of theirs); otherwise its state
-// then is unknown, and what the exporter knew of it is kept.
+// the events (its change stamp matches none of theirs, and it does not
+// already hold every value they leave); otherwise its state then is
+// unknown, and what the exporter knew of it is kept.
 func (s *state) lateAdjust(cs *classState, late []event.Event) {
 	r := cs.round
 	byDN := map[string][]*event.Event{}
@@ -341,7 +343,7 @@ func (s *state) lateAdjust(cs *classState, late []event.Event) {
 			if seen {
 				r.unsee(i) // born after the moment: not in the snapshot
 			}
-		case seen && !showsAny(cs.objs[i].fp, evs):
+		case seen && !showsAny(cs.objs[i].fp, evs) && !showsLast(cs.objs[i].fp, evs):
 			// the page is the state at the moment
 		case seen:
 			r.keep.set(i)
@@ -360,20 +362,53 @@ func (s *state) lateAdjust(cs *classState, late []event.Event) {
 }
 
 // Stamps are the fingerprint attributes that move on every change: modTs,
-// or lastTransition for objects whose modTs stays "never" (faults).
+// or for objects whose modTs stays "never" their own stamp.
 var (
-	modTsAt          = event.FingerprintIndex("modTs")
-	lastTransitionAt = event.FingerprintIndex("lastTransition")
-	neverHash        = hashValue("never")
+	modTsAt   = event.FingerprintIndex("modTs")
+	altStamps = [...]int{event.FingerprintIndex("lastTransition"), event.FingerprintIndex("updTs"),
+		event.FingerprintIndex("lastLinkStChg"), event.FingerprintIndex("lastFlapTs")}
+	neverHash = hashValue("never")
 )
+
+// stampAt returns the fingerprint index of an object's change stamp, -1
+// for none.
+func stampAt(fp fingerprint) int {
+	if fp[modTsAt] != neverHash {
+		return modTsAt
+	}
+	for _, at := range altStamps {
+		if fp[at] != 0 {
+			return at
+		}
+	}
+	return -1
+}
+
+// showsLast reports whether a page already holds every fingerprint value
+// the events leave: changes that move no stamp (a fault's ack) show so.
+func showsLast(fp fingerprint, evs []*event.Event) bool {
+	var last fingerprint
+	for _, ev := range evs {
+		if ev.Status != event.StatusDeleted {
+			last.update(ev.Attrs)
+		}
+	}
+	some := false
+	for j, h := range last {
+		if h != 0 {
+			some = true
+			if h != fp[j] {
+				return false
+			}
+		}
+	}
+	return some
+}
 
 // showsAny reports whether an object's change stamp is one of the events'.
 func showsAny(fp fingerprint, evs []*event.Event) bool {
-	at := modTsAt
-	if fp[modTsAt] == neverHash {
-		at = lastTransitionAt
-	}
-	if fp[at] == 0 {
+	at := stampAt(fp)
+	if at < 0 || fp[at] == 0 {
 		return true // cannot tell: assume it does
 	}
 	name := event.FingerprintAttrs[at]

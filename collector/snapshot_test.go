@@ -71,7 +71,7 @@ func (r *refState) resync(snap []event.Object, late []event.Event, first bool) {
 	}
 	var objs []refObj
 	for _, o := range snap {
-		if e := evs[o.DN]; e == nil || e[0].Status != event.StatusCreated && !refShows(o, e) {
+		if e := evs[o.DN]; e == nil || e[0].Status != event.StatusCreated && !refShows(o, e) && !refShowsLast(o, e) {
 			objs = append(objs, refObj{Object: o})
 			delete(evs, o.DN)
 		}
@@ -97,7 +97,7 @@ func (r *refState) resync(snap []event.Object, late []event.Event, first bool) {
 		case first:
 		case !had:
 			r.count(o.Tenant, event.StatusCreated)
-		case !maps.Equal(fingerprintAttrs(old), fingerprintAttrs(attrs)):
+		case !maps.Equal(r.telling(old), r.telling(attrs)):
 			r.count(o.Tenant, event.StatusModified)
 		}
 		if !first && !(o.keep && had) {
@@ -115,11 +115,13 @@ func (r *refState) resync(snap []event.Object, late []event.Event, first bool) {
 	r.objs = next
 }
 
-// fingerprintAttrs returns the attributes of attrs that tell a change.
-func fingerprintAttrs(attrs map[string]string) map[string]string {
+// telling returns the attributes of attrs that tell a change: the
+// fingerprint ones and those a state metric reads.
+func (r *refState) telling(attrs map[string]string) map[string]string {
+	kept := statedef.AttrNames(r.metrics)
 	return maps.Collect(func(yield func(string, string) bool) {
 		for k, v := range attrs {
-			if event.FingerprintIndex(k) >= 0 && !yield(k, v) {
+			if (event.FingerprintIndex(k) >= 0 || slices.Contains(kept, k)) && !yield(k, v) {
 				return
 			}
 		}
@@ -129,6 +131,24 @@ func fingerprintAttrs(attrs map[string]string) map[string]string {
 func (r *refState) count(tenant string, st event.Status) {
 	r.changes[tenant+" "+st.String()]++
 	r.resyncs[st]++
+}
+
+// refShowsLast: the page holds every fingerprint value the events leave.
+func refShowsLast(o event.Object, evs []event.Event) bool {
+	last := map[string]string{}
+	for _, ev := range evs {
+		for _, a := range ev.Attrs {
+			if ev.Status != event.StatusDeleted && event.FingerprintIndex(a.Name) >= 0 {
+				last[a.Name] = a.Value
+			}
+		}
+	}
+	for name, v := range last {
+		if mine, ok := attrOf(o.Attrs, name); !ok || mine != v {
+			return false
+		}
+	}
+	return len(last) > 0
 }
 
 func refShows(o event.Object, evs []event.Event) bool {
@@ -374,5 +394,28 @@ func TestSnapshotAtCapReplacesOldObjects(t *testing.T) {
 	resync(f, "fvBD", []event.Object{obj("uni/tn-a/BD-1"), obj("uni/tn-a/BD-5"), obj("uni/tn-a/BD-6"), obj("uni/tn-a/BD-2")})
 	if !f.st.full || f.Status().Objects != 3 || f.st.refused != 1 {
 		t.Fatalf("cap reached %v, objects %d, refused %d: want true, 3, 1", f.st.full, f.Status().Objects, f.st.refused)
+	}
+}
+
+// TestLatePageShowingAnAck: a fault acknowledged while its page was read
+// late shows the ack already, with the same lastTransition (an ack is not a
+// lifecycle step). The page is not the state before the ack: the ack counts
+// once, live, and not again as a resync change.
+func TestLatePageShowingAnAck(t *testing.T) {
+	f := NewFabric("prod", nil, nil, nil, 0)
+	const dn = "topology/pod-1/node-101/sys/fault-F0532"
+	fault := func(ack string) event.Object {
+		return obj(dn, "modTs", "never", "lc", "raised", "severity", "major", "lastTransition", "2024-02-01T09:15:42.117+00:00", "ack", ack)
+	}
+	resync(f, "faultInst", []event.Object{fault("no")})
+	ack := ev(event.StatusModified, "faultInst", dn, "ack", "yes")
+	f.Snapshot("faultInst", []event.Object{fault("yes")})
+	f.Resync("faultInst", nil, []event.Event{ack})
+	f.Apply([]event.Event{ack})
+	if got := f.st.resyncs[resyncKey{"faultInst", event.StatusModified}]; got != 0 {
+		t.Errorf("resync modifications %d, want 0: the ack counted twice", got)
+	}
+	if got := f.st.classes["faultInst"].tenants[0].changes[event.StatusModified-1]; got != 1 {
+		t.Errorf("modifications %d, want 1", got)
 	}
 }

@@ -38,7 +38,7 @@ func (fp *fingerprint) update(attrs []event.Attr) {
 }
 
 // object is what the exporter keeps per tracked object, besides its DN (the
-// map key): 28 bytes, no pointers, held in one slice per class.
+// map key): 40 bytes, no pointers, held in one slice per class.
 type object struct {
 	tenant uint32 // index into state.tenantNames
 	fp     fingerprint

@@ -62,6 +62,7 @@ type stateMetric struct {
 	whereSlots []int
 	valueSlot  int // value kind: the attribute's slot; stateset, transitions: the watched one
 	states     map[uint32]int
+	stateOrder []int // state set: its states' indexes in the order of their values, the scrape's
 
 	// DN label tuples, interned; key 0 means the DN does not match.
 	dnKeys map[string]uint32
@@ -73,7 +74,8 @@ type stateMetric struct {
 	numbers map[uint32]number
 
 	series   map[string]*stateSeries
-	admitted int // series exported
+	order    []*stateSeries // series sorted by label values: the scrape's order
+	admitted int            // series exported
 	refused  uint64
 }
 
@@ -137,7 +139,9 @@ func newStateMetric(m *statedef.Metric, sc *stateClass, index int, vals *values)
 		sm.states = map[uint32]int{}
 		for i, st := range m.States {
 			sm.states[vals.id(st)] = i
+			sm.stateOrder = append(sm.stateOrder, i)
 		}
+		slices.SortFunc(sm.stateOrder, func(a, b int) int { return strings.Compare(m.States[a], m.States[b]) })
 	}
 	return sm
 }
@@ -152,6 +156,9 @@ func (sm *stateMetric) dnKey(dn, tenant string) uint32 {
 	k := strings.Join(labels, "\xff")
 	id, ok := sm.dnKeys[k]
 	if !ok {
+		for i := range labels { // parts of a DN that may be a frame's
+			labels[i] = strings.Clone(labels[i])
+		}
 		id = uint32(len(sm.dnVals))
 		sm.dnKeys[k] = id
 		sm.dnVals = append(sm.dnVals, labels)
@@ -228,12 +235,17 @@ type engine struct {
 	classes map[string]*stateClass
 	metrics []*stateMetric // in definition order: the scrape's
 	fabric  *dto.LabelPair
+	// The label pairs of the series, one per name and value: series share
+	// them, as the change counters' series do, so a scrape's encoding reads
+	// a few hundred pairs, not five per series, and a series costs the
+	// slice of its pairs only.
+	pairs   map[string]*dto.LabelPair
 	a, b    []byte // scratch keys
 	scratch []uint32
 }
 
 func newEngine(ms []*statedef.Metric, fabric *dto.LabelPair) *engine {
-	e := &engine{vals: newValues(), fabric: fabric}
+	e := &engine{vals: newValues(), fabric: fabric, pairs: map[string]*dto.LabelPair{}}
 	e.classes = newStateClasses(ms, e.vals)
 	for _, m := range ms {
 		for _, sm := range e.classes[m.Class].metrics {
@@ -318,6 +330,7 @@ func (sm *stateMetric) add(e *engine, key []byte, value float64, n int) {
 		}
 		s = &stateSeries{labels: sm.labels(e, key, len(sm.labelSlots)), admitted: sm.admit(1)}
 		sm.series[string(key)] = s
+		sm.insert(s)
 	}
 	s.n += n
 	s.sum += value
@@ -340,7 +353,9 @@ func (sm *stateMetric) addState(e *engine, key []byte, n int) {
 			k := binary.LittleEndian.AppendUint32(base[:len(base):len(base)], e.vals.id(st))
 			s.stateLbl = append(s.stateLbl, sm.labels(e, k, len(sm.labelSlots)))
 		}
+		s.labels = s.stateLbl[0]
 		sm.series[string(base)] = s
+		sm.insert(s)
 	}
 	s.n += n
 	if i, ok := sm.states[state]; ok {
@@ -375,8 +390,26 @@ func (sm *stateMetric) admit(n int) bool {
 	return true
 }
 
+// insert puts a new series in the scrape order.
+func (sm *stateMetric) insert(s *stateSeries) {
+	i, _ := slices.BinarySearchFunc(sm.order, s, compareSeries)
+	sm.order = slices.Insert(sm.order, i, s)
+}
+
+// compareSeries orders the series of one metric (same label names, the
+// state label's value aside) by their label values.
+func compareSeries(a, b *stateSeries) int { return compareLabels(a.labels, b.labels) }
+
 func (sm *stateMetric) drop(key string, s *stateSeries, n int) {
 	delete(sm.series, key)
+	if i, ok := slices.BinarySearchFunc(sm.order, s, compareSeries); ok {
+		for i < len(sm.order) && sm.order[i] != s {
+			i++
+		}
+		if i < len(sm.order) {
+			sm.order = slices.Delete(sm.order, i, i+1)
+		}
+	}
 	if s.admitted {
 		sm.admitted -= n
 	}
@@ -395,13 +428,24 @@ func (sm *stateMetric) labels(e *engine, key []byte, nlabels int) []*dto.LabelPa
 			v = e.vals.names[binary.LittleEndian.Uint32(key)]
 			key = key[4:]
 		}
-		out = append(out, labelPair(names[i], v))
+		out = append(out, e.pair(names[i], v))
 	}
 	if len(key) >= 4 && sm.def.HasValueLabel() {
-		out = append(out, labelPair(names[nlabels], e.vals.names[binary.LittleEndian.Uint32(key)]))
+		out = append(out, e.pair(names[nlabels], e.vals.names[binary.LittleEndian.Uint32(key)]))
 	}
 	slices.SortFunc(out, func(a, b *dto.LabelPair) int { return strings.Compare(a.GetName(), b.GetName()) })
 	return out
+}
+
+// pair returns the shared label pair of a name and value.
+func (e *engine) pair(name, value string) *dto.LabelPair {
+	k := name + "\xff" + value
+	p := e.pairs[k]
+	if p == nil {
+		p = labelPair(name, strings.Clone(value))
+		e.pairs[k] = p
+	}
+	return p
 }
 
 // reset drops the gauges of a class whose objects are gone (unsubscribed).
@@ -409,6 +453,7 @@ func (sc *stateClass) reset() {
 	for _, sm := range sc.metrics {
 		if !sm.def.IsCounter() {
 			sm.series = map[string]*stateSeries{}
+			sm.order = nil
 			sm.admitted = 0
 		}
 	}
@@ -417,7 +462,7 @@ func (sc *stateClass) reset() {
 // appendTo adds the metric's exported series to its family.
 func (sm *stateMetric) appendTo(mf *dto.MetricFamily) {
 	n := 0
-	for _, s := range sm.series {
+	for _, s := range sm.order {
 		if s.admitted {
 			n += max(1, len(s.states)) + len(s.other)
 		}
@@ -427,20 +472,36 @@ func (sm *stateMetric) appendTo(mf *dto.MetricFamily) {
 		typ = dto.MetricType_COUNTER
 	}
 	out := newSeries(n, typ)
-	for _, s := range sm.series {
+	mf.Metric = slices.Grow(mf.Metric, n)
+	for _, s := range sm.order {
 		switch {
 		case !s.admitted:
 		case s.states == nil:
 			mf.Metric = append(mf.Metric, out.add(s.labels, s.sum))
 		default:
-			for k, c := range s.states {
-				mf.Metric = append(mf.Metric, out.add(s.stateLbl[k], float64(c)))
+			// A state set's series differ in the state label only: in the
+			// order of the states' values, unless other values are in.
+			start := len(mf.Metric)
+			for _, k := range sm.stateOrder {
+				mf.Metric = append(mf.Metric, out.add(s.stateLbl[k], float64(s.states[k])))
 			}
-			for _, o := range s.other {
-				mf.Metric = append(mf.Metric, out.add(o.labels, o.sum))
+			if len(s.other) > 0 {
+				for _, o := range s.other {
+					mf.Metric = append(mf.Metric, out.add(o.labels, o.sum))
+				}
+				slices.SortFunc(mf.Metric[start:], func(a, b *dto.Metric) int { return compareLabels(a.Label, b.Label) })
 			}
 		}
 	}
+}
+
+func compareLabels(a, b []*dto.LabelPair) int {
+	for i := range a {
+		if c := strings.Compare(a[i].GetValue(), b[i].GetValue()); c != 0 {
+			return c
+		}
+	}
+	return 0
 }
 
 // family returns a metric's family in fams, making it the first time.

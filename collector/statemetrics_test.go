@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/aci-exporter/aci-exporter/event"
@@ -223,5 +225,84 @@ func TestStateSeriesCap(t *testing.T) {
 	want = map[string]float64{`bd_by_state{fabric="prod",oper="up"}`: 2, `bd_by_state{fabric="prod",oper="link-up"}`: 1}
 	if err := diffSeries(stateSeriesOf(f), want); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestBuiltinsExposition: the built-in set as /metrics serves it, for a
+// few objects of each class: types, help, labels, state sets filled with
+// zeros, the engine series, and lint-clean.
+func TestBuiltinsExposition(t *testing.T) {
+	ms, err := statedef.Resolve(statedef.Selection{AllBuiltins: true, Enable: []string{"aci_interface_oper_state"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := NewFabric("prod", nil, nil, nil, 0)
+	f.UseStateMetrics(ms)
+	c := New()
+	c.Add(f)
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(c)
+	g := Gatherer(reg, c)
+	const port = "topology/pod-1/node-101/sys/phys-[eth1/1]/phys"
+	for class, objs := range map[string][]event.Object{
+		"faultInst":         {obj(port+"/fault-F0532", "code", "F0532", "severity", "major", "type", "communications", "domain", "access", "ack", "no", "lc", "raised")},
+		"fabricHealthTotal": {obj("topology/health", "cur", "93"), obj("topology/pod-1/health", "cur", "91")},
+		"healthInst":        {obj("topology/pod-1/node-101/sys/health", "cur", "88"), obj("uni/tn-common/health", "cur", "100")},
+		"fabricNode": {obj("topology/pod-1/node-101", "fabricSt", "active", "name", "leaf101", "role", "leaf", "model", "N9K-C93180YC-FX",
+			"serial", "FDO123", "version", "n9000-15.2(7g)", "address", "10.0.0.101")},
+		"ethpmPhysIf":  {obj(port, "operSt", "up", "operStQual", "none", "usage", "fabric")},
+		"bgpPeerEntry": {obj("topology/pod-1/node-201/sys/bgp/inst/dom-overlay-1/peer-[10.0.0.1/32]/ent-[10.0.0.1]", "operSt", "established")},
+	} {
+		resync(f, class, objs)
+	}
+	f.Apply([]event.Event{ev(event.StatusModified, "ethpmPhysIf", port, "operSt", "down", "operStQual", "link-failure")})
+	want := `
+# HELP aci_fault_transitions_total Fault lifecycle transitions, by the lifecycle state entered; severity is the fault's after the change.
+# TYPE aci_fault_transitions_total counter
+# HELP aci_faults Active faults (severity not cleared).
+# TYPE aci_faults gauge
+aci_faults{acked="false",code="F0532",domain="access",fabric="prod",node="101",pod="1",severity="major",tenant="",type="communications"} 1
+# HELP aci_interface_link_transitions_total Physical interface oper state transitions, by the state entered.
+# TYPE aci_interface_link_transitions_total counter
+aci_interface_link_transitions_total{fabric="prod",node="101",oper_state="down",pod="1"} 1
+# HELP aci_interface_oper_state Physical interface oper state, 1 for the current state.
+# TYPE aci_interface_oper_state gauge
+aci_interface_oper_state{fabric="prod",interface="eth1/1",node="101",pod="1",state="down"} 1
+aci_interface_oper_state{fabric="prod",interface="eth1/1",node="101",pod="1",state="link-up"} 0
+aci_interface_oper_state{fabric="prod",interface="eth1/1",node="101",pod="1",state="unknown"} 0
+aci_interface_oper_state{fabric="prod",interface="eth1/1",node="101",pod="1",state="up"} 0
+# HELP aci_interfaces Physical interfaces by oper state, admin state and usage.
+# TYPE aci_interfaces gauge
+aci_interfaces{admin_state="up",fabric="prod",node="101",oper_state="down",pod="1",usage="fabric"} 1
+# HELP aci_node_info Fabric node inventory, 1 per node.
+# TYPE aci_node_info gauge
+aci_node_info{address="10.0.0.101",fabric="prod",model="N9K-C93180YC-FX",name="leaf101",node="101",pod="1",role="leaf",serial="FDO123",version="n9000-15.2(7g)"} 1
+# HELP aci_pod_health_score Pod health score, 0-100.
+# TYPE aci_pod_health_score gauge
+aci_pod_health_score{fabric="prod",pod="1"} 91
+# HELP aci_tenant_health_score Tenant health score, 0-100.
+# TYPE aci_tenant_health_score gauge
+aci_tenant_health_score{fabric="prod",tenant="common"} 100
+# HELP aci_state_series_refused_total State series not exported because their metric held max_series.
+# TYPE aci_state_series_refused_total counter
+aci_state_series_refused_total{fabric="prod",metric="aci_faults"} 0
+`
+	names := []string{"aci_fault_transitions_total", "aci_faults", "aci_interface_link_transitions_total", "aci_interface_oper_state", "aci_interfaces",
+		"aci_node_info", "aci_pod_health_score", "aci_tenant_health_score"}
+	if err := testutil.GatherAndCompare(g, strings.NewReader(want), names...); err != nil {
+		t.Error(err)
+	}
+	for name, n := range map[string]int{"aci_node_state": 10, "aci_state_series_limit": len(ms), "aci_state_series_refused_total": len(ms),
+		"aci_fabric_health_score": 1, "aci_node_health_score": 1, "aci_bgp_peers": 1, "aci_bgp_peer_transitions_total": 0} {
+		if got := countFamily(t, g, name); got != n {
+			t.Errorf("%s: %d series, want %d", name, got, n)
+		}
+	}
+	problems, err := testutil.GatherAndLint(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range problems {
+		t.Errorf("lint: %s: %s", p.Metric, p.Text)
 	}
 }

@@ -20,6 +20,8 @@ import (
 
 	promconfig "github.com/prometheus/common/config"
 	"gopkg.in/yaml.v3"
+
+	"github.com/aci-exporter/aci-exporter/statedef"
 )
 
 const (
@@ -87,6 +89,25 @@ type Fabric struct {
 	// means the subscription died silently, and the class is subscribed
 	// again with a resync. Default 60 s.
 	ProbeInterval time.Duration `yaml:"probe_interval,omitempty"`
+	// State says which state metrics the fabric exports.
+	State State `yaml:"state,omitempty"`
+
+	// stateMetrics are State resolved, set by Parse: not part of the YAML,
+	// so a dump shows the section as written.
+	stateMetrics []*statedef.Metric
+}
+
+// State is a fabric's state: section (README "Fabric state metrics").
+type State struct {
+	// Builtins are the built-in groups on: nil (omitted or null) means all
+	// of them, an empty list none.
+	Builtins *[]string `yaml:"builtins,omitempty"`
+	// Enable switches opt-in built-ins on, by name.
+	Enable []string `yaml:"enable,omitempty"`
+	// Disable switches built-ins off, by name.
+	Disable []string `yaml:"disable,omitempty"`
+	// Metrics are the user's; one with a built-in's name replaces it.
+	Metrics []statedef.Def `yaml:"metrics,omitempty"`
 }
 
 // TLS configures how the controllers' certificates are checked.
@@ -159,14 +180,19 @@ func Parse(data []byte) (*Config, error) {
 }
 
 // unknownField matches yaml.v3's message for a key that KnownFields rejects.
-var unknownField = regexp.MustCompile(`^line (\d+): field (.*) not found in type config\.(\w+)$`)
+var unknownField = regexp.MustCompile(`^line (\d+): field (.*) not found in type ((?:config|statedef)\.\w+)$`)
 
 // where says, for a Go type, where its keys sit in the YAML file.
 var where = map[string]string{
-	"Config":       "at the top level",
-	"Fabric":       "in a fabric",
-	"TLS":          "in tls",
-	"Subscription": "in a subscription",
+	"config.Config":       "at the top level",
+	"config.Fabric":       "in a fabric",
+	"config.TLS":          "in tls",
+	"config.Subscription": "in a subscription",
+	"config.State":        "in state",
+	"statedef.Def":        "in a state metric",
+	"statedef.ValueFrom":  "in a state metric's value",
+	"statedef.Label":      "in a state metric's label",
+	"statedef.Cond":       "in a state metric's where",
 }
 
 // yamlError rewrites yaml.v3's type errors into one error per problem, each
@@ -251,6 +277,7 @@ func (c *Config) setDefaults() {
 		if f.ProbeInterval == 0 {
 			f.ProbeInterval = DefaultProbeInterval
 		}
+		f.State.normalize()
 	}
 }
 
@@ -298,8 +325,20 @@ func marshal(v any) string {
 // leave an unchanged fabric's stream alone. The password compared is the
 // inline one; a password_file or password_env is compared by name only.
 func (f Fabric) Same(g Fabric) bool {
+	f.stateMetrics, g.stateMetrics = nil, nil // State says the same
 	return reflect.DeepEqual(f, g)
 }
+
+// SameState reports whether f and g have the same state: section, as
+// written. A reload rebuilds a fabric whose section changed from a fresh
+// snapshot, so that every new definition starts from the objects.
+func (f Fabric) SameState(g Fabric) bool {
+	return reflect.DeepEqual(f.State, g.State)
+}
+
+// StateMetrics returns the state metrics the fabric exports: its state:
+// section resolved against the built-ins. Nil for a Fabric not made by Parse.
+func (f Fabric) StateMetrics() []*statedef.Metric { return f.stateMetrics }
 
 // ResolvePassword returns the password from whichever of password_file,
 // password_env and password is set. Errors name the file or variable, never

@@ -8,11 +8,14 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	promconfig "github.com/prometheus/common/config"
+
+	"github.com/aci-exporter/aci-exporter/statedef"
 )
 
 // secret is the inline password used by fixtures; it must never show up in
@@ -155,6 +158,26 @@ func TestLoadFull(t *testing.T) {
 		MaxObjects:       20000,
 		PingInterval:     10 * time.Second,
 		ProbeInterval:    2 * time.Minute,
+		State: State{
+			Builtins: &[]string{"faults", "nodes"},
+			Enable:   []string{"aci_interface_oper_state"},
+			Disable:  []string{"aci_node_info"},
+			Metrics: []statedef.Def{{
+				Name:   "aci_faults",
+				Class:  "faultInst",
+				Kind:   statedef.Count,
+				Labels: []statedef.Label{{Name: "severity", Attr: "severity"}},
+				Where:  []statedef.Cond{{Attr: "severity", In: []string{"critical", "major"}}},
+			}, {
+				Name:   "aci_epg_health_score",
+				Class:  "healthInst",
+				Filter: `wcard(healthInst.dn,"/epg-")`,
+				DN:     `^uni/tn-(?P<tenant>[^/]+)/ap-[^/]+/epg-(?P<epg>[^/]+)/health$`,
+				Kind:   statedef.Value,
+				Value:  &statedef.ValueFrom{Attr: "cur", Scale: 0.01},
+				Labels: []statedef.Label{{Name: "tenant", DN: "tenant"}, {Name: "epg", DN: "epg"}},
+			}},
+		},
 	}, {
 		Name:        "lab",
 		Controllers: []string{"http://10.0.0.1"},
@@ -174,8 +197,9 @@ func TestLoadFull(t *testing.T) {
 		MaxObjects:       DefaultMaxObjects,
 		PingInterval:     DefaultPingInterval,
 		ProbeInterval:    DefaultProbeInterval,
+		State:            State{Builtins: &[]string{}},
 	}}
-	if !reflect.DeepEqual(c.Fabrics, want) {
+	if len(c.Fabrics) != len(want) || !c.Fabrics[0].Same(want[0]) || !c.Fabrics[1].Same(want[1]) {
 		t.Errorf("got\n%s\nwant\n%s", c, &Config{Fabrics: want})
 	}
 	if p, err := c.Fabrics[1].ResolvePassword(); err != nil || p != "s3cret" {
@@ -186,8 +210,36 @@ func TestLoadFull(t *testing.T) {
 // TestExample checks that config.example.yaml parses and mentions every key.
 func TestExample(t *testing.T) {
 	const path = "../config.example.yaml"
-	if _, err := Load(path); err != nil {
+	c, err := Load(path)
+	if err != nil {
 		t.Fatal(err)
+	}
+	// Its two user metrics, and the opt-in built-in it enables.
+	for _, want := range []string{"aci_epg_health_score", "aci_ospf_adjacencies", "aci_bgp_peer_state"} {
+		if !slices.Contains(names(c.Fabrics[0]), want) {
+			t.Errorf("%s does not turn on %s: %v", path, want, names(c.Fabrics[0]))
+		}
+	}
+	// The user metrics read the objects they are written for.
+	for _, tc := range []struct {
+		metric, dn, tenant string
+		attrs              map[string]string
+		want               string // label values joined by |; "" for no series
+		value              float64
+	}{
+		{"aci_epg_health_score", "uni/tn-shop/ap-web/epg-front/health", "shop", map[string]string{"cur": "87"}, "shop|web|front", 87},
+		{"aci_epg_health_score", "uni/tn-shop/ap-web/health", "shop", map[string]string{"cur": "87"}, "", 0},
+		{"aci_ospf_adjacencies", "topology/pod-1/node-103/sys/ospf/inst-default/dom-shop:vrf1/if-[eth1/48]/adj-10.9.0.1", "",
+			map[string]string{"operSt": "full", "area": "0.0.0.1"}, "1|103|shop:vrf1|full", 1},
+		{"aci_ospf_adjacencies", "topology/pod-2/node-201/sys/ospf/inst-default/dom-overlay-1/if-[eth1/1]/adj-10.0.0.1", "",
+			map[string]string{"operSt": "full", "area": "0.0.0.0"}, "", 0},
+	} {
+		i := slices.Index(names(c.Fabrics[0]), tc.metric)
+		m := c.Fabrics[0].StateMetrics()[i]
+		labels, v, ok := m.Series(tc.dn, tc.tenant, func(a string) (string, bool) { x, ok := tc.attrs[a]; return x, ok })
+		if got := strings.Join(labels, "|"); ok != (tc.want != "") || got != tc.want || v != tc.value {
+			t.Errorf("%s %s: %q %v %v, want %q %v", tc.metric, tc.dn, got, v, ok, tc.want, tc.value)
+		}
 	}
 	text, err := os.ReadFile(path)
 	if err != nil {
@@ -339,6 +391,7 @@ func TestSame(t *testing.T) {
 		"max objects":   func(f *Fabric) { f.MaxObjects++ },
 		"ping interval": func(f *Fabric) { f.PingInterval++ },
 		"probe":         func(f *Fabric) { f.ProbeInterval++ },
+		"state":         func(f *Fabric) { f.State.Disable = nil },
 	}
 	for name, change := range changes {
 		g := base
@@ -348,6 +401,10 @@ func TestSame(t *testing.T) {
 		change(&g)
 		if base.Same(g) {
 			t.Errorf("changing %s is not noticed", name)
+		}
+		// Only a changed state: section needs the fabric rebuilt.
+		if base.SameState(g) != (name != "state") {
+			t.Errorf("changing %s: SameState %v", name, base.SameState(g))
 		}
 	}
 }

@@ -57,6 +57,7 @@ func (c *Config) check(root *yaml.Node) error {
 			seen[f.Name] = i
 		}
 	}
+	c.checkStateAcross(&p, doc)
 	return errors.Join(p...)
 }
 
@@ -77,6 +78,7 @@ func (f *Fabric) check(p *problems, n *yaml.Node, at string) {
 	f.checkPassword(p, n, at)
 	f.checkTimeout(p, n, at)
 	f.checkSubscriptions(p, n, at)
+	f.checkState(p, n, at)
 	for _, k := range []struct {
 		name string
 		v    int

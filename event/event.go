@@ -87,9 +87,12 @@ type Object struct {
 
 // FingerprintAttrs are the attributes that tell whether an object changed:
 // a real APIC moves modTs on every modification; faults keep modTs "never"
-// and change through lc, severity, lastTransition, occur and ack. The
-// collector fingerprints objects by them.
-var FingerprintAttrs = [...]string{"modTs", "lc", "severity", "lastTransition", "occur", "ack"}
+// and change through lc, severity, lastTransition, occur and ack; the
+// operational objects switches own keep it "never" too and stamp their own
+// changes: health scores updTs, ports lastLinkStChg, BGP peers lastFlapTs.
+// The collector fingerprints objects by them (and by the attributes its
+// state metrics read).
+var FingerprintAttrs = [...]string{"modTs", "lc", "severity", "lastTransition", "occur", "ack", "updTs", "lastLinkStChg", "lastFlapTs"}
 
 // FingerprintIndex returns the index of name in FingerprintAttrs, or -1.
 // Every attribute of every event is looked up here, hence a switch; it must
@@ -108,6 +111,12 @@ func FingerprintIndex(name string) int {
 		return 4
 	case "ack":
 		return 5
+	case "updTs":
+		return 6
+	case "lastLinkStChg":
+		return 7
+	case "lastFlapTs":
+		return 8
 	}
 	return -1
 }

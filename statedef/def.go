@@ -7,6 +7,7 @@ package statedef
 
 import (
 	"fmt"
+	"math"
 	"regexp"
 	"slices"
 	"strconv"
@@ -188,10 +189,22 @@ func (m *Metric) compileKind() error {
 			return fmt.Errorf("value: give scale or map, not both")
 		case d.Attr != "" || d.States != nil || d.ValueLabel != "":
 			return fmt.Errorf("kind value takes none of attr, states, value_label")
+		case d.Value.Map != nil && len(d.Value.Map) == 0:
+			return fmt.Errorf("value.map: empty: no state would have a number")
+		case !finite(d.Value.Scale):
+			return fmt.Errorf("value.scale: %v is not a finite number", d.Value.Scale)
 		}
-		if d.Value.Scale == 0 && d.Value.Map == nil {
-			d.Value.Scale = 1
+		for k, v := range d.Value.Map {
+			if !finite(v) {
+				return fmt.Errorf("value.map: %q: %v is not a finite number", k, v)
+			}
 		}
+		// A copy: Value points into the caller's Def, which stays as written.
+		v := *d.Value
+		if v.Scale == 0 && v.Map == nil {
+			v.Scale = 1
+		}
+		d.Value = &v
 	case StateSet, Transitions:
 		if d.Attr == "" {
 			return fmt.Errorf("attr: kind %s needs the attribute it watches", d.Kind)
@@ -260,6 +273,8 @@ func compileCond(c Cond) (cond, error) {
 		return cc, fmt.Errorf("where: a condition needs attr")
 	case n != 1:
 		return cc, fmt.Errorf("where: %s needs exactly one of in, not_in and match", c.Attr)
+	case c.In != nil && len(c.In) == 0, c.NotIn != nil && len(c.NotIn) == 0:
+		return cc, fmt.Errorf("where: %s: an empty list of values", c.Attr)
 	case c.Match != "":
 		re, err := regexp.Compile("^(?:" + c.Match + ")$")
 		if err != nil {
@@ -381,6 +396,8 @@ func PodNode(dn string) (pod, node string) {
 	}
 	return p, n
 }
+
+func finite(f float64) bool { return !math.IsNaN(f) && !math.IsInf(f, 0) }
 
 func digits(s string) bool {
 	if s == "" {

@@ -1,6 +1,7 @@
 package statedef
 
 import (
+	"math"
 	"slices"
 	"strings"
 	"testing"
@@ -117,6 +118,10 @@ func TestCompileErrorsNameTheField(t *testing.T) {
 		{Def{Name: "m", Class: "faultInst", Kind: Count, Where: []Cond{{Attr: "lc", Match: "("}}}, "where: lc: match"},
 		{Def{Name: "m", Class: "faultInst", Kind: Count, Where: []Cond{{Attr: "lc", In: []string{"a"}, NotIn: []string{"b"}}}}, "exactly one"},
 		{Def{Name: "m", Class: "faultInst", Kind: Transitions, Attr: "lc", Labels: []Label{{Name: "state", Attr: "code"}}}, "value_label"},
+		{Def{Name: "m", Class: "faultInst", Kind: Count, Where: []Cond{{Attr: "lc", In: []string{}}}}, "where: lc: an empty list"},
+		{Def{Name: "m", Class: "healthInst", Kind: Value, Value: &ValueFrom{Attr: "cur", Map: map[string]float64{}}}, "value.map: empty"},
+		{Def{Name: "m", Class: "healthInst", Kind: Value, Value: &ValueFrom{Attr: "cur", Scale: math.NaN()}}, "value.scale:"},
+		{Def{Name: "m", Class: "healthInst", Kind: Value, Value: &ValueFrom{Attr: "cur", Map: map[string]float64{"up": math.Inf(1)}}}, "value.map:"},
 	}
 	for _, tt := range tests {
 		_, err := Compile(tt.def)
@@ -158,5 +163,21 @@ func TestResolve(t *testing.T) {
 	}
 	if got := Classes(all); !slices.Equal(got, []string{"faultInst", "fabricHealthTotal", "healthInst", "fabricNode", "ethpmPhysIf", "bgpPeerEntry"}) {
 		t.Errorf("classes %v", got)
+	}
+}
+
+// TestCompileLeavesTheDefAlone: the config keeps the user's definitions to
+// dump them as written, so compiling must not fill defaults into them.
+func TestCompileLeavesTheDefAlone(t *testing.T) {
+	d := Def{Name: "m", Class: "healthInst", Kind: Value, Value: &ValueFrom{Attr: "cur"}}
+	m, err := Compile(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Value.Scale != 0 {
+		t.Errorf("Compile set the caller's scale to %v", d.Value.Scale)
+	}
+	if v, ok := m.Number("7", true); !ok || v != 7 {
+		t.Errorf("Number(7) = %v %v with the default scale", v, ok)
 	}
 }

@@ -19,13 +19,39 @@ type demo struct {
 	cfg *config.Config
 }
 
-const demoChurnRate = 20 // changes per second
+// The demo's fabric: apicsim's demo profile, populated and churned from
+// demoSeed at demoChurnRate changes per second, a laptop's worth of CPU.
+// TestDemoMovesEveryBuiltin holds it to moving every built-in state
+// metric within a minute.
+const (
+	demoProfile   = "demo"
+	demoSeed      = 1
+	demoChurnRate = 20
+)
+
+// newDemoSim starts a sim of cfg and populates the demo's fabric on it;
+// the caller starts the churn.
+func newDemoSim(cfg apicsim.Config) (*apicsim.Sim, apicsim.Profile, error) {
+	profile, err := apicsim.ProfileByName(demoProfile)
+	if err != nil {
+		return nil, profile, err
+	}
+	sim, err := apicsim.New(cfg)
+	if err != nil {
+		return nil, profile, err
+	}
+	if err := sim.Populate(profile, demoSeed); err != nil {
+		sim.Close()
+		return nil, profile, err
+	}
+	return sim, profile, nil
+}
 
 func startDemo(listen string, logger *slog.Logger) (*demo, error) {
 	pw := make([]byte, 12)
 	rand.Read(pw)
 	password := hex.EncodeToString(pw)
-	sim, err := apicsim.New(apicsim.Config{
+	sim, profile, err := newDemoSim(apicsim.Config{
 		Addrs:  []string{listen},
 		Users:  map[string]string{"monitoring": password},
 		Logger: logger.With("component", "apicsim"),
@@ -33,6 +59,7 @@ func startDemo(listen string, logger *slog.Logger) (*demo, error) {
 	if err != nil {
 		return nil, err
 	}
+	sim.StartChurn(profile, demoSeed, demoChurnRate)
 	d := &demo{sim: sim}
 	if err := d.setup(password); err != nil {
 		d.close()
@@ -42,14 +69,7 @@ func startDemo(listen string, logger *slog.Logger) (*demo, error) {
 }
 
 func (d *demo) setup(password string) error {
-	profile, err := apicsim.ProfileByName("demo")
-	if err != nil {
-		return err
-	}
-	if err := d.sim.Populate(profile, 1); err != nil {
-		return err
-	}
-	d.sim.StartChurn(profile, 1, demoChurnRate)
+	var err error
 	if d.dir, err = os.MkdirTemp("", "aci-exporter-demo"); err != nil {
 		return err
 	}

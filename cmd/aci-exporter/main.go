@@ -27,6 +27,7 @@ import (
 
 	"github.com/aci-exporter/aci-exporter/collector"
 	"github.com/aci-exporter/aci-exporter/config"
+	"github.com/aci-exporter/aci-exporter/statedef"
 )
 
 // defaultAddress: opsdis/aci-exporter, an older polling exporter, uses 9643.
@@ -41,6 +42,7 @@ func run(args []string, stdout io.Writer) int {
 	app.Version(version.Print("aci_exporter"))
 	configFile := app.Flag("config.file", "Configuration file.").Default("aci-exporter.yml").String()
 	configCheck := app.Flag("config.check", "Check the configuration file and exit.").Bool()
+	printBuiltins := app.Flag("state.print-builtins", "Print the built-in state metric definitions (YAML, the form of state.metrics) and exit.").Bool()
 	metricsPath := app.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").String()
 	maxRequests := app.Flag("web.max-requests", "Maximum number of parallel scrape requests. Use 0 to disable.").Default("40").Int()
 	externalAddress := app.Flag("web.external-address", "host:port at which Prometheus reaches this exporter, for the targets of /sd (default: the Host of the /sd request).").PlaceHolder("HOST:PORT").String()
@@ -56,6 +58,13 @@ func run(args []string, stdout io.Writer) int {
 	if _, err := app.Parse(args); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
+	}
+	if *printBuiltins {
+		if _, err := stdout.Write(statedef.BuiltinsYAML()); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		return 0
 	}
 	if *maxRequests < 0 {
 		fmt.Fprintln(os.Stderr, "--web.max-requests must be 0 (no limit) or more, not", *maxRequests)

@@ -12,6 +12,8 @@ import (
 	"github.com/aci-exporter/aci-exporter/apicws"
 	"github.com/aci-exporter/aci-exporter/collector"
 	"github.com/aci-exporter/aci-exporter/config"
+	"github.com/aci-exporter/aci-exporter/event"
+	"github.com/aci-exporter/aci-exporter/statedef"
 )
 
 // The collector's Fabric is what the APIC client feeds.
@@ -19,8 +21,9 @@ var _ apicws.Sink = (*collector.Fabric)(nil)
 
 // streams runs one APIC client per configured fabric and applies config
 // changes: unchanged fabrics keep their streams and counts, changed ones
-// restart on their kept state (the new snapshot counts what differs), and
-// removed ones stop and drop their series.
+// restart on their kept state (the new snapshot counts what differs), those
+// whose state: section changed start again from nothing, and removed ones
+// stop and drop their series.
 type streams struct {
 	ctx     context.Context
 	log     *slog.Logger
@@ -56,17 +59,24 @@ func (s *streams) apply(cfg *config.Config) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	// Before any stream starts: the decoders keep what the state metrics
+	// of every fabric read. Unchanged fabrics read the same as before.
+	event.Keep(stateAttrs(cfg))
 	keep := map[string]bool{}
 	for _, f := range cfg.Fabrics {
 		keep[f.Name] = true
+		fresh := false
 		if old := s.running[f.Name]; old != nil {
 			if old.cfg.Same(f) {
 				continue
 			}
 			old.stop()
-			s.log.Info("Fabric changed, restarting its stream", "fabric", f.Name)
+			// New definitions must see every object from a snapshot, not
+			// objects kept without the attributes they read.
+			fresh = !old.cfg.SameState(f)
+			s.log.Info("Fabric changed, restarting its stream", "fabric", f.Name, "state_changed", fresh)
 		}
-		s.start(f, clients[f.Name])
+		s.start(f, clients[f.Name], fresh)
 	}
 	for name, old := range s.running {
 		if !keep[name] {
@@ -79,15 +89,19 @@ func (s *streams) apply(cfg *config.Config) error {
 	return nil
 }
 
-func (s *streams) start(f config.Fabric, c apicws.Config) {
-	subs := make([]collector.Subscription, len(f.Subscriptions))
-	for i, sub := range f.Subscriptions {
+// start runs f's stream; fresh replaces its collector state, if any, with
+// a new one.
+func (s *streams) start(f config.Fabric, c apicws.Config, fresh bool) {
+	all := f.AllSubscriptions()
+	subs := make([]collector.Subscription, len(all))
+	for i, sub := range all {
 		subs[i] = collector.Subscription{Name: sub.Name, Class: sub.Class}
 	}
 	reasons := append(apicws.DecodeReasons(), apicws.ReasonUnknownClass, apicws.ReasonUnknownSubscription, apicws.ReasonTooLarge)
 	fab := s.coll.Fabric(f.Name)
-	if fab == nil {
+	if fab == nil || fresh {
 		fab = collector.NewFabric(f.Name, f.Controllers, subs, reasons, f.MaxObjects)
+		fab.UseStateMetrics(f.StateMetrics())
 		s.coll.Add(fab)
 	} else {
 		fab.Configure(f.Controllers, subs, reasons)
@@ -131,8 +145,9 @@ func clientConfig(f config.Fabric, log *slog.Logger) (apicws.Config, error) {
 	if err != nil {
 		return apicws.Config{}, fmt.Errorf("tls: %w", err)
 	}
-	subs := make([]apicws.Subscription, len(f.Subscriptions))
-	for i, sub := range f.Subscriptions {
+	all := f.AllSubscriptions()
+	subs := make([]apicws.Subscription, len(all))
+	for i, sub := range all {
 		subs[i] = apicws.Subscription{Name: sub.Name, Class: sub.Class, Filter: sub.Filter}
 	}
 	return apicws.Config{
@@ -147,6 +162,16 @@ func clientConfig(f config.Fabric, log *slog.Logger) (apicws.Config, error) {
 		ProbeInterval:  f.ProbeInterval,
 		Logger:         log.With("fabric", f.Name),
 	}, nil
+}
+
+// stateAttrs returns the attributes the state metrics of every fabric of
+// cfg read.
+func stateAttrs(cfg *config.Config) []string {
+	var ms []*statedef.Metric
+	for _, f := range cfg.Fabrics {
+		ms = append(ms, f.StateMetrics()...)
+	}
+	return statedef.AttrNames(ms)
 }
 
 // readiness: every fabric has had its first snapshot, and one is connected.
