@@ -7,15 +7,24 @@ import (
 	"io"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
+
+	"github.com/aci-exporter/aci-exporter/statedef"
 )
 
 // Truth is what an exporter logged in as one user should export, keyed by
-// the labels of the exporter's metrics (SPEC §4). Zero values are left out.
+// the labels of the exporter's metrics (SPEC §4, §6). Zero values are left
+// out, but for the state sets' other states and values that are 0.
 type Truth struct {
 	Objects       map[ObjectKey]int // aci_objects
 	Changes       map[ChangeKey]int // aci_object_changes_total
 	ResyncChanges map[ResyncKey]int // aci_object_resync_changes_total
+	// State holds the series of the state metrics, gauges and transitions.
+	State map[StateKey]float64
+	// StateMetrics are the definitions State is computed for; each also
+	// has aci_state_series_limit and aci_state_series_refused_total.
+	StateMetrics []*statedef.Metric
 }
 
 // Truth returns the ground truth for a client logged in as user. Changes
@@ -24,7 +33,8 @@ type Truth struct {
 func (s *Sim) Truth(user string) Truth {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	t := Truth{Objects: map[ObjectKey]int{}, Changes: map[ChangeKey]int{}, ResyncChanges: map[ResyncKey]int{}}
+	t := Truth{Objects: map[ObjectKey]int{}, Changes: map[ChangeKey]int{}, ResyncChanges: map[ResyncKey]int{},
+		State: map[StateKey]float64{}, StateMetrics: s.cfg.StateMetrics}
 	ut := s.truth[user]
 	if ut == nil {
 		return t
@@ -42,6 +52,10 @@ func (s *Sim) Truth(user string) Truth {
 	}
 	maps.Copy(t.Changes, ut.changes)
 	maps.Copy(t.ResyncChanges, ut.resync)
+	stateGauges(s.cfg.StateMetrics, ut, s.st, t.State)
+	for k, n := range ut.entered {
+		t.State[k] = float64(n)
+	}
 	return t
 }
 
@@ -71,6 +85,7 @@ func (t Truth) WriteText(w io.Writer, fabric string) error {
 	writeFamily(bw, "aci_object_resync_changes_total", "counter", sortedLines(t.ResyncChanges, func(k ResyncKey) string {
 		return labels("fabric", fabric, "class", k.Class, "status", k.Status)
 	}))
+	t.writeState(bw, fabric)
 	return bw.Flush()
 }
 
@@ -105,4 +120,36 @@ func labels(kv ...string) string {
 	}
 	b.WriteByte('}')
 	return b.String()
+}
+
+// writeState writes the state metrics in the order of their definitions,
+// then the per-definition series: the limit is max_series, nothing is
+// refused (caps are not modelled). A truth without definitions writes none.
+func (t Truth) writeState(w io.Writer, fabric string) {
+	if len(t.StateMetrics) == 0 {
+		return
+	}
+	byMetric := map[string][]string{}
+	for k, v := range t.State {
+		lbl := labels("fabric", fabric)
+		if k.Labels != "" {
+			lbl = lbl[:len(lbl)-1] + "," + k.Labels + "}"
+		}
+		byMetric[k.Metric] = append(byMetric[k.Metric], lbl+" "+strconv.FormatFloat(v, 'g', -1, 64))
+	}
+	var limits, refused []string
+	for _, m := range t.StateMetrics {
+		typ := "gauge"
+		if m.IsCounter() {
+			typ = "counter"
+		}
+		lines := byMetric[m.Name]
+		slices.SortFunc(lines, cmp.Compare)
+		writeFamily(w, m.Name, typ, lines)
+		lbl := labels("fabric", fabric, "metric", m.Name)
+		limits = append(limits, fmt.Sprintf("%s %d", lbl, m.MaxSeries))
+		refused = append(refused, lbl+" 0")
+	}
+	writeFamily(w, "aci_state_series_limit", "gauge", limits)
+	writeFamily(w, "aci_state_series_refused_total", "counter", refused)
 }

@@ -14,6 +14,8 @@ import (
 	"math/rand/v2"
 	"sync"
 	"time"
+
+	"github.com/aci-exporter/aci-exporter/statedef"
 )
 
 // Config describes a simulated cluster. The zero value is usable: one
@@ -49,6 +51,10 @@ type Config struct {
 	// page by DN must fall back to page numbers. SetRefuseComparisons
 	// switches it later.
 	RefuseComparisons bool
+
+	// StateMetrics are the state metrics the ground truth is computed for;
+	// nil: the built-ins on by default.
+	StateMetrics []*statedef.Metric
 
 	// TLS: a certificate to serve; when nil one is made with a fresh CA.
 	Certificate *tls.Certificate
@@ -87,6 +93,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if c.StateMetrics == nil {
+		c.StateMetrics = defaultStateMetrics()
 	}
 }
 

@@ -2,6 +2,8 @@ package apicsim
 
 import (
 	"time"
+
+	"github.com/aci-exporter/aci-exporter/statedef"
 )
 
 // The ground truth is what a client that logs in as a user should have
@@ -14,6 +16,8 @@ import (
 //     created, present→absent deleted, present→present with any attribute
 //     but status different modified. These are the resync changes.
 //
+// The state metrics follow the same rules (statetruth.go).
+//
 // It assumes one client per user name, as an exporter is.
 
 // userTruth is the ground truth of one user.
@@ -24,6 +28,10 @@ type userTruth struct {
 	// dirty holds, per class and DN, the object's state (nil: absent) when
 	// the user last saw it, for objects that changed while unseen.
 	dirty map[string]map[string]*Object
+	// transitions are the transitions metrics by class; entered counts
+	// their series.
+	transitions map[string][]*statedef.Metric
+	entered     map[StateKey]int
 }
 
 // ChangeKey labels aci_object_changes_total.
@@ -43,6 +51,9 @@ func (s *Sim) userTruth(user string) *userTruth {
 			changes: make(map[ChangeKey]int),
 			resync:  make(map[ResyncKey]int),
 			dirty:   make(map[string]map[string]*Object),
+
+			transitions: transitionsByClass(s.cfg.StateMetrics),
+			entered:     make(map[StateKey]int),
 		}
 		s.truth[user] = ut
 	}
@@ -74,8 +85,9 @@ func (ut *userTruth) observe(c *change, delivered bool, st *store) {
 	}
 	class := c.obj().Class
 	if delivered {
-		ut.settle(class, c.obj().DN, st)
+		ut.settle(class, c.obj().DN, st, pre)
 		ut.changes[ChangeKey{class, tenantOf(c.obj().DN), c.status}]++
+		ut.countEntered(pre, ut.seen(c.post, st), 1)
 		return
 	}
 	ut.markDirty(class, c.obj().DN, pre)
@@ -104,10 +116,8 @@ func (ut *userTruth) undeliver(c *change, st *store) {
 	if ut.changes[k] == 0 {
 		delete(ut.changes, k)
 	}
-	pre := c.pre
-	if !ut.covers(pre, st) {
-		pre = nil
-	}
+	pre := ut.seen(c.pre, st)
+	ut.countEntered(pre, ut.seen(c.post, st), -1)
 	ut.markDirty(o.Class, o.DN, pre)
 }
 
@@ -120,7 +130,7 @@ func (ut *userTruth) visible(q *query, st *store) {
 		}
 		for dn, pre := range ut.dirty[class] {
 			if post := st.objs[dn]; seenBy(q, post, st) || seenBy(q, pre, st) || post == nil && pre == nil {
-				ut.settle(class, dn, st)
+				ut.settle(class, dn, st, ut.seen(post, st))
 			}
 		}
 	}
@@ -147,17 +157,26 @@ func hasScope(scopes []*query, q *query) bool {
 	return false
 }
 
-// settle counts the net change of an unseen object, if it has one.
-func (ut *userTruth) settle(class, dn string, st *store) {
+// seen is o if the user's subscriptions cover it, else nil.
+func (ut *userTruth) seen(o *Object, st *store) *Object {
+	if !ut.covers(o, st) {
+		return nil
+	}
+	return o
+}
+
+// settle counts the net change of an unseen object, if it has one. end is
+// the object's state at the gap's end (nil: gone or out of scope) for the
+// transitions: the store's for a resync, the one before the change for a
+// change pushed live.
+func (ut *userTruth) settle(class, dn string, st *store, end *Object) {
 	pre, ok := ut.dirty[class][dn]
 	if !ok {
 		return
 	}
 	delete(ut.dirty[class], dn)
-	post := st.objs[dn]
-	if !ut.covers(post, st) {
-		post = nil
-	}
+	ut.countEntered(pre, end, 1)
+	post := ut.seen(st.objs[dn], st)
 	status := ""
 	switch {
 	case pre == nil && post != nil:

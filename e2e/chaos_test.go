@@ -12,12 +12,13 @@ import (
 	"time"
 
 	"github.com/aci-exporter/aci-exporter/apicsim"
+	"github.com/aci-exporter/aci-exporter/internal/proctest"
 )
 
 // The chaos suite drives apicsim through seeded random sequences of every
 // fault of apic-protocol.md §8 (items 9–19) during churn; after each
-// sequence every object gauge and change counter must equal the ground
-// truth, and the stream must be up. ACI_CHAOS_SEEDS sets how many seeds run
+// sequence every object gauge, change counter and state series must equal
+// the ground truth, and the stream must be up. ACI_CHAOS_SEEDS sets how many seeds run
 // (default 20); ACI_CHAOS_SEED runs one.
 
 // fault is one failure mode: inject breaks something, and returns once the
@@ -32,27 +33,45 @@ type chaos struct {
 	f       *fabric
 	e       *exporter
 	rng     *rand.Rand
+	fault   string // the fault being injected
 	resyncs series // aci_resyncs_total before the fault
 }
 
 // resynced waits until the exporter has taken a new snapshot of every
 // subscription (every fault here hits them all) and is up again.
-func (c *chaos) resynced() {
+func (c *chaos) resynced() { c.resyncedWhere(func(string) bool { return true }) }
+
+// resyncedWhere is resynced for the subscriptions of the classes needed.
+func (c *chaos) resyncedWhere(needed func(class string) bool) {
 	c.t.Helper()
-	eventually(c.t, 30*time.Second, "a resync of every subscription after the fault", func() bool {
+	proctest.Poll(c.t, 30*time.Second, "a resync of every subscription after "+c.fault, func() (bool, string) {
 		now, err := c.e.scrape("aci_resyncs_total")
-		if err != nil || len(now) < len(strings.Fields(allClasses)) {
-			return false
+		if err != nil {
+			return false, err.Error()
 		}
-		for _, class := range strings.Fields(allClasses) {
+		var stale []string
+		for _, class := range subscribedClasses() {
 			k := "aci_resyncs_total{fabric=prod,subscription=" + class + "}"
-			if now[k] <= c.resyncs[k] {
-				return false
+			if now[k] <= c.resyncs[k] && needed(class) {
+				stale = append(stale, class)
 			}
 		}
-		return c.e.value(c.t, "aci_up", "fabric=prod") == 1
+		if len(stale) > 0 {
+			return false, "no new snapshot of " + strings.Join(stale, ", ")
+		}
+		return c.e.value(c.t, "aci_up", "fabric=prod") == 1, "aci_up is not 1"
 	})
 	c.resyncs, _ = c.e.scrape("aci_resyncs_total")
+}
+
+// classState fingerprints the simulator's objects of a class.
+func (c *chaos) classState(class string) string {
+	var b strings.Builder
+	for _, dn := range c.f.sim.DNs(class) {
+		attrs, _ := c.f.sim.Get(dn)
+		fmt.Fprint(&b, dn, attrs, "\n") // maps print sorted by key
+	}
+	return b.String()
 }
 
 // connected returns the index of the controller whose socket is open.
@@ -83,8 +102,15 @@ var faults = []fault{
 	{"refresh-400", func(c *chaos) { c.f.sim.KillSubscriptions(apicsim.RefreshHTTP400); c.resynced() }},
 	{"refresh-error-200", func(c *chaos) { c.f.sim.KillSubscriptions(apicsim.RefreshError200); c.resynced() }},
 	{"refresh-silent-200", func(c *chaos) {
+		before := map[string]string{}
+		for _, class := range subscribedClasses() {
+			before[class] = c.classState(class)
+		}
 		c.f.sim.KillSubscriptions(apicsim.RefreshSilent200)
-		c.resynced() // found by the count probe: churn changes the classes' counts
+		// The probe finds a dead subscription once the APIC holds a change
+		// it never pushed: one whose class has not changed since (a quiet
+		// one: nodes) cannot be found yet, and misses nothing.
+		c.resyncedWhere(func(class string) bool { return c.classState(class) != before[class] })
 		c.f.sim.SetRefreshFailure(apicsim.RefreshHTTP400)
 	}},
 	{"controller-down", func(c *chaos) {
@@ -191,6 +217,7 @@ func runChaos(t *testing.T, seed uint64) {
 	for range 4 + rng.IntN(3) {
 		ft := faults[rng.IntN(len(faults))]
 		done = append(done, ft.name)
+		c.fault = ft.name
 		c.resyncs, _ = e.scrape("aci_resyncs_total")
 		start := time.Now()
 		ft.inject(c)
@@ -202,6 +229,7 @@ func runChaos(t *testing.T, seed uint64) {
 	f.sim.StopChurn()
 	t.Logf("faults: %s", strings.Join(done, ", "))
 	assertTruth(t, e, f)
+	requireTransitions(t, f)
 	eventually(t, 10*time.Second, "aci_up = 1 after recovery", func() bool { return e.value(t, "aci_up", "fabric=prod") == 1 })
 	if code, _ := e.get("/-/ready"); code != 200 {
 		t.Fatalf("/-/ready = %d after recovery", code)

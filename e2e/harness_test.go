@@ -21,6 +21,7 @@ import (
 
 	"github.com/aci-exporter/aci-exporter/apicsim"
 	"github.com/aci-exporter/aci-exporter/internal/proctest"
+	"github.com/aci-exporter/aci-exporter/statedef"
 )
 
 // exporterBin is the exporter built once for the whole package.
@@ -59,6 +60,19 @@ type fabric struct {
 }
 
 const allClasses = "fvTenant fvAp fvAEPg fvBD fvCtx fvSubnet vzBrCP l3extOut fvCEp faultInst"
+
+// subscribedClasses are the classes an exporter subscribes to for a
+// fabric of fabric.yaml: allClasses, then those of the default state
+// metrics, subscribed automatically under their class's name.
+func subscribedClasses() []string {
+	out := strings.Fields(allClasses)
+	for _, c := range statedef.Classes(stateMetrics) {
+		if !slices.Contains(out, c) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
 
 func newFabric(t *testing.T, name string, cfg apicsim.Config, profile string, seed int64) *fabric {
 	t.Helper()
@@ -195,7 +209,7 @@ func parse(r io.Reader, names ...string) (series, error) {
 		}
 		for _, m := range fam.Metric {
 			v := m.GetGauge().GetValue() + m.GetCounter().GetValue() + m.GetUntyped().GetValue()
-			if v != 0 {
+			if v != 0 || keepsZeros[name] {
 				out[key(name, m.Label)] = v
 			}
 		}
@@ -213,6 +227,31 @@ func key(name string, labels []*dto.LabelPair) string {
 }
 
 var truthFamilies = []string{"aci_objects", "aci_object_changes_total", "aci_object_resync_changes_total"}
+
+// stateMetrics are the state metrics an exporter exports without a state:
+// section, and the simulator's truth covers by default.
+var stateMetrics = func() []*statedef.Metric {
+	ms, err := statedef.Resolve(statedef.Selection{AllBuiltins: true})
+	if err != nil {
+		panic(err)
+	}
+	return ms
+}()
+
+// stateFamilies are the state metrics' families and the per-definition
+// ones. Their series at 0 are series (a state set's other states, a
+// health score of 0, nothing refused): keepsZeros.
+var stateFamilies, keepsZeros = func() ([]string, map[string]bool) {
+	names := []string{"aci_state_series_limit", "aci_state_series_refused_total"}
+	for _, m := range stateMetrics {
+		names = append(names, m.Name)
+	}
+	keep := map[string]bool{}
+	for _, n := range names {
+		keep[n] = true
+	}
+	return names, keep
+}()
 
 // truth renders the simulator's ground truth for the fabric: the families
 // asked for, all three by default.
@@ -243,27 +282,67 @@ func (s series) only(fabric string) series {
 	return out
 }
 
-// diff lists the series that differ, for a readable failure.
+// diff lists the series that differ, and those only one side has, for a
+// readable failure.
 func diff(got, want series) string {
 	var lines []string
 	for _, k := range slices.Sorted(maps.Keys(want)) {
-		if got[k] != want[k] {
-			lines = append(lines, fmt.Sprintf("%s: exporter %g, truth %g", k, got[k], want[k]))
+		if g, ok := got[k]; !ok {
+			lines = append(lines, fmt.Sprintf("%s: exporter none, truth %g", k, want[k]))
+		} else if g != want[k] {
+			lines = append(lines, fmt.Sprintf("%s: exporter %g, truth %g", k, g, want[k]))
 		}
 	}
 	for _, k := range slices.Sorted(maps.Keys(got)) {
 		if _, ok := want[k]; !ok {
-			lines = append(lines, fmt.Sprintf("%s: exporter %g, truth 0", k, got[k]))
+			lines = append(lines, fmt.Sprintf("%s: exporter %g, truth none", k, got[k]))
 		}
 	}
 	return strings.Join(lines, "\n")
 }
 
-// assertTruth waits until the exporter's object gauges and change counters
-// for the fabric equal the simulator's ground truth, exactly.
+// assertTruth waits until the exporter's object gauges, change counters
+// and state metrics for the fabric equal the simulator's ground truth,
+// exactly: every series of either side is in the other, with its value.
+// Every state gauge must have series, or the comparison proves little (a
+// class nobody subscribed to has none on either side).
 func assertTruth(t *testing.T, e *exporter, f *fabric) {
 	t.Helper()
-	assertFamilies(t, e, f, truthFamilies...)
+	assertFamilies(t, e, f, append(slices.Clone(truthFamilies), stateFamilies...)...)
+	state := f.truth(t, stateFamilies...)
+	for _, m := range stateMetrics {
+		if !m.IsCounter() && !hasPrefix(state, m.Name+"{") {
+			t.Fatalf("fabric %s: the truth has no %s series: is class %s subscribed?", f.name, m.Name, m.Class)
+		}
+	}
+}
+
+// requireTransitions fails unless the truth of the fabric counted each
+// transitions metric named: the churn moved the state.
+func requireTransitions(t *testing.T, f *fabric, names ...string) {
+	t.Helper()
+	state := f.truth(t, stateFamilies...)
+	var counts []string
+	for _, m := range stateMetrics {
+		if m.IsCounter() {
+			counts = append(counts, fmt.Sprintf("%s %g", m.Name, sumOf(state, m.Name+"{")))
+		}
+	}
+	t.Logf("transitions in the truth: %s", strings.Join(counts, ", "))
+	for _, n := range names {
+		if sumOf(state, n+"{") == 0 {
+			t.Errorf("fabric %s: the truth counted no %s: the churn did not move it", f.name, n)
+		}
+	}
+}
+
+func hasPrefix(s series, prefix string) bool {
+	for k := range s {
+		if strings.HasPrefix(k, prefix) {
+			return true
+		}
+	}
+	return false
 }
 
 // assertFamilies is assertTruth for some of the truth's families.

@@ -40,7 +40,7 @@ func TestTruthPagingByNumber(t *testing.T) {
 	before := f.sim.Status().Subscriptions
 	f.sim.DropSockets(apicsim.CloseAbrupt)
 	waitResyncs(t, e, 2)
-	if n := f.sim.Status().Subscriptions - before; n != len(strings.Fields(allClasses)) {
+	if n := f.sim.Status().Subscriptions - before; n != len(subscribedClasses()) {
 		t.Errorf("the resync made %d subscriptions, want one per class", n)
 	}
 	assertFamilies(t, e, f, "aci_objects")

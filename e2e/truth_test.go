@@ -7,9 +7,10 @@ import (
 	"github.com/aci-exporter/aci-exporter/apicsim"
 )
 
-// TestTruthUnderChurn: a medium fabric (53 tenants, 10 classes) churning
-// at 1000 changes/s; once the churn stops, every object gauge and change
-// counter equals the simulator's ground truth.
+// TestTruthUnderChurn: a medium fabric (53 tenants, 10 classes and the
+// fabric-state ones) churning at 1000 changes/s; once the churn stops,
+// every object gauge, change counter and state series equals the
+// simulator's ground truth.
 func TestTruthUnderChurn(t *testing.T) {
 	f := newFabric(t, "prod", apicsim.Config{}, "medium", 1)
 	e := startExporter(t, f.yaml(""))
@@ -20,11 +21,12 @@ func TestTruthUnderChurn(t *testing.T) {
 	})
 	f.sim.StopChurn()
 	assertTruth(t, e, f)
+	requireTransitions(t, f, "aci_fault_transitions_total", "aci_interface_link_transitions_total")
 }
 
 // TestTruthAcrossSocketDrops: the socket drops three ways in the middle of
 // the churn; the exporter logs in again, resyncs, and the counts stay exact,
-// including the changes it recovered from the gaps.
+// including the changes and state transitions it recovered from the gaps.
 func TestTruthAcrossSocketDrops(t *testing.T) {
 	f := newFabric(t, "prod", apicsim.Config{}, "medium", 3)
 	e := startExporter(t, f.yaml(""))
@@ -41,6 +43,7 @@ func TestTruthAcrossSocketDrops(t *testing.T) {
 	}
 	f.sim.StopChurn()
 	assertTruth(t, e, f)
+	requireTransitions(t, f, "aci_fault_transitions_total", "aci_interface_link_transitions_total")
 	if got := e.value(t, "aci_websocket_disconnects_total", "controller="+f.sim.URLs()[0]+",fabric=prod"); got != 3 {
 		t.Errorf("disconnects = %g, want 3", got)
 	}
