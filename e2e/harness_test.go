@@ -247,11 +247,14 @@ var stateFamilies, keepsZeros = func() ([]string, map[string]bool) {
 		names = append(names, m.Name)
 	}
 	keep := map[string]bool{}
-	for _, n := range names {
+	for _, n := range append(slices.Clone(names), optInStateSets...) {
 		keep[n] = true
 	}
 	return names, keep
 }()
+
+// optInStateSets are the built-ins that are off unless enabled.
+var optInStateSets = []string{"aci_interface_oper_state", "aci_bgp_peer_state"}
 
 // truth renders the simulator's ground truth for the fabric: the families
 // asked for, all three by default.

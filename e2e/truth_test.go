@@ -1,10 +1,12 @@
 package e2e
 
 import (
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/aci-exporter/aci-exporter/apicsim"
+	"github.com/aci-exporter/aci-exporter/statedef"
 )
 
 // TestTruthUnderChurn: a medium fabric (53 tenants, 10 classes and the
@@ -116,4 +118,41 @@ func TestTruthPagedResync(t *testing.T) {
 	}
 	f.sim.StopChurn()
 	assertTruth(t, e, f)
+}
+
+// TestTruthOptInStateSets: the per-port and per-peer state sets, switched
+// on in the exporter's config and in the simulator's truth, equal the
+// truth exactly after churn and a socket drop, zeros included.
+func TestTruthOptInStateSets(t *testing.T) {
+	ms, err := statedef.Resolve(statedef.Selection{AllBuiltins: true, Enable: optInStateSets})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newFabric(t, "prod", apicsim.Config{StateMetrics: ms}, "medium", 11)
+	e := startExporter(t, f.yaml("    state: {enable: ["+strings.Join(optInStateSets, ", ")+"]}\n"))
+	e.waitReady()
+	f.churn(800, 12)
+	eventually(t, 10*time.Second, "churn", func() bool { return e.value(t, "aci_websocket_messages_total", "fabric=prod") > 1500 })
+	if n, err := f.sim.DropSockets(apicsim.CloseAbrupt); err != nil || n != 1 {
+		t.Fatalf("drop: %d %v", n, err)
+	}
+	eventually(t, 20*time.Second, "resync", func() bool {
+		return e.value(t, "aci_resyncs_total", "fabric=prod,subscription=ethpmPhysIf") == 1 && e.value(t, "aci_up", "fabric=prod") == 1
+	})
+	f.sim.StopChurn()
+	assertFamilies(t, e, f, optInStateSets...)
+	truth := f.truth(t, optInStateSets...)
+	for _, name := range optInStateSets {
+		ones, zeros := 0, 0
+		for k, v := range truth {
+			if strings.HasPrefix(k, name+"{") && v == 1 {
+				ones++
+			} else if strings.HasPrefix(k, name+"{") && v == 0 {
+				zeros++
+			}
+		}
+		if ones == 0 || zeros == 0 {
+			t.Errorf("%s: %d series at 1 and %d at 0 in the truth: the test proves little", name, ones, zeros)
+		}
+	}
 }
