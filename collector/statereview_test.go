@@ -87,10 +87,9 @@ func TestValueSeriesAfterNaN(t *testing.T) {
 	m := compileOne(t, statedef.Def{Name: "bd_cur", Class: "fvBD", Kind: statedef.Value, Value: &statedef.ValueFrom{Attr: "cur"}})
 	f := emptyStateFabric(m)
 	f.Apply([]event.Event{ev(event.StatusCreated, "fvBD", "uni/tn-a/BD-1", "cur", "1"), ev(event.StatusCreated, "fvBD", "uni/tn-a/BD-2", "cur", "NaN"),
-		ev(event.StatusCreated, "fvBD", "uni/tn-a/BD-3", "cur", "inf"), ev(event.StatusCreated, "fvBD", "uni/tn-a/BD-4", "cur", "1e308"),
-		ev(event.StatusCreated, "fvBD", "uni/tn-a/BD-5", "cur", "1e308")})
+		ev(event.StatusCreated, "fvBD", "uni/tn-a/BD-3", "cur", "inf"), ev(event.StatusCreated, "fvBD", "uni/tn-a/BD-4", "cur", "1e999")})
 	f.Apply([]event.Event{ev(event.StatusDeleted, "fvBD", "uni/tn-a/BD-2"), ev(event.StatusDeleted, "fvBD", "uni/tn-a/BD-3"),
-		ev(event.StatusDeleted, "fvBD", "uni/tn-a/BD-4"), ev(event.StatusDeleted, "fvBD", "uni/tn-a/BD-5")})
+		ev(event.StatusDeleted, "fvBD", "uni/tn-a/BD-4")})
 	if err := diffSeries(stateSeriesOf(f), map[string]float64{`bd_cur{fabric="prod"}`: 1}); err != nil {
 		t.Error(err)
 	}
