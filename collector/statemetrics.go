@@ -288,12 +288,46 @@ func (e *engine) move(sc *stateClass, dnKeys []uint32, old, cur []uint32) {
 		if oka && okb && va == vb && string(ka) == string(kb) {
 			continue
 		}
+		if oka && okb && sm.sameSeries(ka, kb) {
+			sm.shift(e, ka, kb, va, vb)
+			continue
+		}
 		if oka {
 			sm.add(e, ka, -va, -1)
 		}
 		if okb {
 			sm.add(e, kb, vb, 1)
 		}
+	}
+}
+
+// sameSeries reports whether two keys of a gauge are one exported series
+// (for a state set, one label set).
+func (sm *stateMetric) sameSeries(ka, kb []byte) bool {
+	if sm.def.Kind == statedef.StateSet {
+		return string(ka[:len(ka)-4]) == string(kb[:len(kb)-4])
+	}
+	return string(ka) == string(kb)
+}
+
+// shift moves an object within its series (a value or a state changed).
+// The series never empties on the way, so it keeps its place under the
+// cap, or stays refused. A series of one object takes its new value as
+// is: no float residue.
+func (sm *stateMetric) shift(e *engine, ka, kb []byte, va, vb float64) {
+	if sm.def.Kind == statedef.StateSet {
+		sm.addState(e, kb, 1)
+		sm.addState(e, ka, -1)
+		return
+	}
+	s := sm.series[string(ka)]
+	if s == nil {
+		return
+	}
+	if s.n == 1 {
+		s.sum = vb
+	} else {
+		s.sum += vb - va
 	}
 }
 

@@ -441,7 +441,7 @@ func (m *Metric) LabelValue(i int, v string, ok bool) string {
 }
 
 // Number returns the value of a value kind for an attribute value, and
-// false when it has none (absent, not a number, not in the map).
+// false when it has none (absent, not a finite number, not in the map).
 func (m *Metric) Number(v string, ok bool) (float64, bool) {
 	if !ok {
 		return 0, false
@@ -451,8 +451,9 @@ func (m *Metric) Number(v string, ok bool) (float64, bool) {
 		return n, in
 	}
 	n, err := strconv.ParseFloat(v, 64)
-	if err != nil {
+	n *= m.Value.Scale
+	if err != nil || !finite(n) { // NaN, "inf" or beyond float64 would stay in a sum for good
 		return 0, false
 	}
-	return n * m.Value.Scale, true
+	return n, true
 }

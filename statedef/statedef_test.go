@@ -52,6 +52,8 @@ func TestSeriesRules(t *testing.T) {
 		{"aci_pod_health_score", "topology/pod-2/health", "", attrs("cur", "71"), "2", 71},
 		{"aci_node_health_score", "topology/pod-1/node-201/sys/health", "", attrs("cur", "x"), "", 0},
 		{"aci_node_health_score", "topology/pod-1/node-201/sys/health", "", attrs("cur", "88"), "1|201", 88},
+		{"aci_node_health_score", "topology/pod-1/node-201/sys/health", "", attrs("cur", "NaN"), "", 0},
+		{"aci_node_health_score", "topology/pod-1/node-201/sys/health", "", attrs("cur", "-Inf"), "", 0},
 		{"aci_tenant_health_score", "uni/tn-common/health", "common", attrs("cur", "100"), "common", 100},
 		{"aci_tenant_health_score", "uni/tn-common/ap-a/health", "common", attrs("cur", "100"), "", 0},
 		{"aci_node_state", "topology/pod-1/node-1", "", attrs("fabricSt", "unknown"), "1|1|unknown", 1},
