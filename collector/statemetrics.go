@@ -90,6 +90,7 @@ type stateSeries struct {
 	labels   []*dto.LabelPair
 	n        int                // objects contributing
 	sum      float64            // value, or transitions counted
+	vals     []float64          // value kind: each object's value, summed afresh when one goes
 	states   []int              // state set: objects per known state
 	stateLbl [][]*dto.LabelPair // state set: the labels of each known state's series
 	other    map[uint32]*stateSeries
@@ -312,8 +313,7 @@ func (sm *stateMetric) sameSeries(ka, kb []byte) bool {
 
 // shift moves an object within its series (a value or a state changed).
 // The series never empties on the way, so it keeps its place under the
-// cap, or stays refused. A series of one object takes its new value as
-// is: no float residue.
+// cap, or stays refused.
 func (sm *stateMetric) shift(e *engine, ka, kb []byte, va, vb float64) {
 	if sm.def.Kind == statedef.StateSet {
 		sm.addState(e, kb, 1)
@@ -324,11 +324,12 @@ func (sm *stateMetric) shift(e *engine, ka, kb []byte, va, vb float64) {
 	if s == nil {
 		return
 	}
-	if s.n == 1 {
-		s.sum = vb
-	} else {
-		s.sum += vb - va
+	if sm.def.Kind == statedef.Value {
+		s.vals = append(removeValue(s.vals, va), vb)
+		s.sum = sumOf(s.vals)
+		return
 	}
+	s.sum += vb - va
 }
 
 // enter counts the transitions of an object from old (nil: it did not
@@ -367,10 +368,39 @@ func (sm *stateMetric) add(e *engine, key []byte, value float64, n int) {
 		sm.insert(s)
 	}
 	s.n += n
-	s.sum += value
+	switch {
+	case sm.def.Kind != statedef.Value:
+		s.sum += value
+	case n > 0:
+		s.vals = append(s.vals, value)
+		s.sum += value
+	default: // value is minus the value leaving
+		s.vals = removeValue(s.vals, -value)
+		s.sum = sumOf(s.vals)
+	}
 	if s.n == 0 && !sm.def.IsCounter() {
 		sm.drop(string(key), s, 1)
 	}
+}
+
+// removeValue removes one v from vals.
+func removeValue(vals []float64, v float64) []float64 {
+	for i, x := range vals {
+		if x == v {
+			return slices.Delete(vals, i, i+1)
+		}
+	}
+	return vals
+}
+
+// sumOf adds vals up afresh, so that objects that came and went leave no
+// rounding residue in a value series.
+func sumOf(vals []float64) float64 {
+	sum := 0.0
+	for _, v := range vals {
+		sum += v
+	}
+	return sum
 }
 
 // addState books n objects in a state set: the key's last value is the
