@@ -54,27 +54,7 @@ func BenchmarkScrape(b *testing.B) {
 		c := New()
 		c.Add(f)
 		reg.MustRegister(c, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-		h := promhttp.HandlerFor(Gatherer(reg, c), promhttp.HandlerOpts{})
-		for _, gz := range []bool{false, true} {
-			name := fmt.Sprintf("series=%d/gzip=%v", series, gz)
-			b.Run(name, func(b *testing.B) {
-				req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
-				if gz {
-					req.Header.Set("Accept-Encoding", "gzip")
-				}
-				b.ReportAllocs()
-				var size int
-				cpu0 := cpuTime()
-				for b.Loop() {
-					w := &discardWriter{h: http.Header{}}
-					h.ServeHTTP(w, req)
-					size = w.n
-				}
-				b.ReportMetric(float64(size), "bytes/scrape")
-				b.ReportMetric((cpuTime()-cpu0).Seconds()*1000/float64(b.N), "cpu-ms/scrape")
-				b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N)/1000, "ms/scrape")
-			})
-		}
+		benchScrapes(b, Gatherer(reg, c), series)
 	}
 }
 
@@ -102,6 +82,31 @@ func memDN(i int) string {
 		return fmt.Sprintf("topology/pod-1/node-%d/sys/phys-[eth1/%d]/fault-F%07d", 101+i%200, i%48, i)
 	}
 	return fmt.Sprintf("uni/tn-tenant%03d/ap-application%02d/epg-epg%07d", i%300, i%40, i)
+}
+
+// benchScrapes times scrapes of g through the /metrics handler, as text
+// and gzipped, reporting size, CPU and wall time per scrape.
+func benchScrapes(b *testing.B, g prometheus.Gatherer, series int) {
+	h := promhttp.HandlerFor(g, promhttp.HandlerOpts{})
+	for _, gz := range []bool{false, true} {
+		b.Run(fmt.Sprintf("series=%d/gzip=%v", series, gz), func(b *testing.B) {
+			req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
+			if gz {
+				req.Header.Set("Accept-Encoding", "gzip")
+			}
+			b.ReportAllocs()
+			var size int
+			cpu0 := cpuTime()
+			for b.Loop() {
+				w := &discardWriter{h: http.Header{}}
+				h.ServeHTTP(w, req)
+				size = w.n
+			}
+			b.ReportMetric(float64(size), "bytes/scrape")
+			b.ReportMetric((cpuTime()-cpu0).Seconds()*1000/float64(b.N), "cpu-ms/scrape")
+			b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N)/1000, "ms/scrape")
+		})
+	}
 }
 
 // sizeClass rounds an allocation of n bytes up to Go's size class (for

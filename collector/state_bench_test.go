@@ -2,8 +2,6 @@ package collector
 
 import (
 	"fmt"
-	"net/http"
-	"net/http/httptest"
 	"runtime"
 	"strconv"
 	"strings"
@@ -12,7 +10,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/aci-exporter/aci-exporter/apicws"
 	"github.com/aci-exporter/aci-exporter/event"
@@ -429,26 +426,7 @@ func BenchmarkScrapeState(b *testing.B) {
 			stateSeries += len(mf.Metric)
 		}
 	}
-	h := promhttp.HandlerFor(g, promhttp.HandlerOpts{})
-	for _, gz := range []bool{false, true} {
-		b.Run(fmt.Sprintf("series=%d/gzip=%v", stateSeries, gz), func(b *testing.B) {
-			req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
-			if gz {
-				req.Header.Set("Accept-Encoding", "gzip")
-			}
-			b.ReportAllocs()
-			var size int
-			cpu0 := cpuTime()
-			for b.Loop() {
-				w := &discardWriter{h: http.Header{}}
-				h.ServeHTTP(w, req)
-				size = w.n
-			}
-			b.ReportMetric(float64(size), "bytes/scrape")
-			b.ReportMetric((cpuTime()-cpu0).Seconds()*1000/float64(b.N), "cpu-ms/scrape")
-			b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N)/1000, "ms/scrape")
-		})
-	}
+	benchScrapes(b, g, stateSeries)
 }
 
 // TestStateBenchInputs: the benchmarks' frames and objects are what they
