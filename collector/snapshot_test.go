@@ -231,6 +231,31 @@ func (g gen) events(n int) []event.Event {
 	return out
 }
 
+// round draws a snapshot, the events before it (none for the baseline,
+// round 0) and the events after it of objects read late.
+func (g gen) round(round int) (snap []event.Object, before, late []event.Event) {
+	snap = g.objects(g.rnd.IntN(50))
+	if round == 0 {
+		return snap, nil, g.events(g.rnd.IntN(5))
+	}
+	before = g.events(g.rnd.IntN(15))
+	return snap, before, g.events(g.rnd.IntN(10))
+}
+
+// newRefState returns an empty reference state with the state metrics ms.
+func newRefState(ms []*statedef.Metric) *refState {
+	return &refState{objs: map[string]map[string]string{}, changes: map[string]uint64{}, resyncs: map[event.Status]uint64{},
+		metrics: ms, trans: map[string]float64{}}
+}
+
+// snapshot applies the events before a snapshot, then the snapshot.
+func (r *refState) snapshot(snap []event.Object, before, late []event.Event, first bool) {
+	for _, ev := range before {
+		r.apply(ev)
+	}
+	r.resync(snap, late, first)
+}
+
 // pages cuts a snapshot into pages of random sizes, some empty. There is
 // always a first page: the subscription's answer.
 func (g gen) pages(objs []event.Object) [][]event.Object {
@@ -249,21 +274,11 @@ func (g gen) pages(objs []event.Object) [][]event.Object {
 func TestSnapshotPagesMatchWholeSnapshot(t *testing.T) {
 	for seed := range uint64(400) {
 		g := gen{rnd: rand.New(rand.NewPCG(seed, 7))}
-		ref := &refState{objs: map[string]map[string]string{}, changes: map[string]uint64{}, resyncs: map[event.Status]uint64{}}
+		ref := newRefState(nil)
 		f := NewFabric("prod", nil, nil, nil, 0)
 		for round := range 4 {
-			snap := g.objects(g.rnd.IntN(50))
-			var before, late []event.Event
-			if round > 0 {
-				before = g.events(g.rnd.IntN(15))
-				late = g.events(g.rnd.IntN(10))
-			} else {
-				late = g.events(g.rnd.IntN(5))
-			}
-			for _, ev := range before {
-				ref.apply(ev)
-			}
-			ref.resync(snap, late, round == 0)
+			snap, before, late := g.round(round)
+			ref.snapshot(snap, before, late, round == 0)
 			for _, p := range g.pages(snap) {
 				f.Snapshot("fvBD", p)
 			}

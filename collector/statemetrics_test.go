@@ -149,23 +149,12 @@ func TestStateMetricsMatchTheRule(t *testing.T) {
 	ms := testMetrics(t)
 	for seed := range uint64(400) {
 		g := gen{rnd: rand.New(rand.NewPCG(seed, 11)), state: true}
-		ref := &refState{objs: map[string]map[string]string{}, changes: map[string]uint64{}, resyncs: map[event.Status]uint64{},
-			metrics: ms, trans: map[string]float64{}}
+		ref := newRefState(ms)
 		f := NewFabric("prod", nil, nil, nil, 0)
 		f.UseStateMetrics(ms)
 		for round := range 4 {
-			snap := g.objects(g.rnd.IntN(50))
-			var before, late []event.Event
-			if round > 0 {
-				before = g.events(g.rnd.IntN(15))
-				late = g.events(g.rnd.IntN(10))
-			} else {
-				late = g.events(g.rnd.IntN(5))
-			}
-			for _, ev := range before {
-				ref.apply(ev)
-			}
-			ref.resync(snap, late, round == 0)
+			snap, before, late := g.round(round)
+			ref.snapshot(snap, before, late, round == 0)
 			pages := g.pages(snap)
 			for _, p := range pages {
 				f.Snapshot("fvBD", p)

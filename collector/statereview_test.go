@@ -97,7 +97,7 @@ func TestValueSeriesAfterNaN(t *testing.T) {
 // heldSeries applies the rule to the objects the fabric holds, with the
 // attributes it kept for them: what its gauges must show.
 func heldSeries(f *Fabric, ms []*statedef.Metric) map[string]float64 {
-	ref := &refState{objs: map[string]map[string]string{}, metrics: ms, trans: map[string]float64{}}
+	ref := newRefState(ms)
 	s := f.st
 	for _, cs := range s.classes {
 		if cs.sc == nil {
