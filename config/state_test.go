@@ -17,6 +17,14 @@ const stateHead = `fabrics:
     state:
 `
 
+// labHead starts a second fabric's state: section.
+const labHead = `  - name: lab
+    controllers: [https://apic2]
+    username: monitoring
+    password_env: ACI_LAB_PASSWORD
+    state:
+`
+
 // TestStateErrors: every problem of a state: section names its key path
 // and the line of the key at fault.
 func TestStateErrors(t *testing.T) {
@@ -203,12 +211,7 @@ func TestStateErrors(t *testing.T) {
 		{"a metric of two fabrics that disagree", `
       metrics:
         - {name: aci_epgs, class: fvAEPg, kind: count, labels: [{name: tenant, dn: tenant}]}
-  - name: lab
-    controllers: [https://apic2]
-    username: monitoring
-    password_env: ACI_LAB_PASSWORD
-    state:
-      metrics:
+` + labHead + `      metrics:
         - {name: aci_epgs, class: fvAEPg, kind: info, labels: [{name: tenant, dn: tenant}]}`,
 			`line 15: fabrics[1] "lab": state.metrics[0]: aci_epgs has kind info and labels [tenant] here, but kind count and labels [tenant] in fabrics[0] "prod": state.metrics[0] (line 8); a metric's series of every fabric make one family, so they must agree`},
 		{"a user metric against a built-in of another fabric", `
@@ -277,12 +280,7 @@ func TestStateResolved(t *testing.T) {
 func TestStateSameAcrossFabrics(t *testing.T) {
 	yml := stateHead + `      metrics:
         - {name: aci_epgs, class: fvAEPg, kind: count, labels: [{name: tenant, dn: tenant}]}
-  - name: lab
-    controllers: [https://apic2]
-    username: monitoring
-    password_env: ACI_LAB_PASSWORD
-    state:
-      metrics:
+` + labHead + `      metrics:
         - {name: aci_epgs, help: EPGs., class: fvAEPg, kind: count, labels: [{name: tenant, attr: tenantName}]}
 `
 	if _, err := Parse([]byte(yml)); err != nil {
