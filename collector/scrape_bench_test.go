@@ -84,6 +84,29 @@ func memDN(i int) string {
 	return fmt.Sprintf("uni/tn-tenant%03d/ap-application%02d/epg-epg%07d", i%300, i%40, i)
 }
 
+// benchHeapPerObject reports the heap a fabric made by newFabric grows by
+// when load gives it n objects (whose DNs are dnBytes long and take
+// dnAlloc bytes), per object, in all and beyond the DN.
+func benchHeapPerObject(b *testing.B, n, dnBytes, dnAlloc int, load func(*Fabric), newFabric func() *Fabric) {
+	var perObj float64
+	for b.Loop() {
+		f := newFabric()
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		load(f)
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		perObj = float64(after.HeapAlloc-before.HeapAlloc) / float64(n)
+		runtime.KeepAlive(f)
+	}
+	b.ReportMetric(perObj, "B/object")
+	b.ReportMetric(perObj-float64(dnAlloc)/float64(n), "B/object-beyond-DN")
+	b.ReportMetric(float64(dnBytes)/float64(n), "DN-bytes")
+	b.ReportMetric(float64(dnAlloc)/float64(n), "DN-alloc-bytes")
+	b.ReportMetric(float64(n), "objects")
+}
+
 // benchScrapes times scrapes of g through the /metrics handler, as text
 // and gzipped, reporting size, CPU and wall time per scrape.
 func benchScrapes(b *testing.B, g prometheus.Gatherer, series int) {
@@ -143,23 +166,8 @@ func BenchmarkStateMemory(b *testing.B) {
 				dnBytes += len(dn)
 				dnAlloc += sizeClass(len(dn))
 			}
-			var perObj, beyond float64
-			for b.Loop() {
-				f := NewFabric("prod", nil, []Subscription{{"c", "c"}}, nil, 0)
-				var before, after runtime.MemStats
-				runtime.GC()
-				runtime.ReadMemStats(&before)
-				resync(f, "c", objs)
-				runtime.GC()
-				runtime.ReadMemStats(&after)
-				perObj = float64(after.HeapAlloc-before.HeapAlloc) / float64(n)
-				beyond = perObj - float64(dnAlloc)/float64(n)
-				runtime.KeepAlive(f)
-			}
-			b.ReportMetric(perObj, "B/object")
-			b.ReportMetric(beyond, "B/object-beyond-DN")
-			b.ReportMetric(float64(dnBytes)/float64(n), "DN-bytes")
-			b.ReportMetric(float64(dnAlloc)/float64(n), "DN-alloc-bytes")
+			benchHeapPerObject(b, n, dnBytes, dnAlloc, func(f *Fabric) { resync(f, "c", objs) },
+				func() *Fabric { return NewFabric("prod", nil, []Subscription{{"c", "c"}}, nil, 0) })
 		})
 	}
 }

@@ -375,29 +375,19 @@ func BenchmarkStateMemoryBuiltins(b *testing.B) {
 		{"builtins+interface_oper_state", builtinMetrics(b, "aci_interface_oper_state")},
 	} {
 		b.Run("metrics="+c.name, func(b *testing.B) {
-			var perObj, beyond float64
-			for b.Loop() {
-				f := NewFabric("prod", nil, nil, nil, 0)
-				f.UseStateMetrics(c.ms)
-				var before, after runtime.MemStats
-				runtime.GC()
-				runtime.ReadMemStats(&before)
+			load := func(f *Fabric) {
 				for class, all := range objs {
 					for k := 0; k < len(all); k += 10000 { // pages, as the APIC client reads them
 						f.Snapshot(class, all[k:min(k+10000, len(all))])
 					}
 					f.Resync(class, nil, nil)
 				}
-				runtime.GC()
-				runtime.ReadMemStats(&after)
-				perObj = float64(after.HeapAlloc-before.HeapAlloc) / float64(n)
-				beyond = perObj - float64(dnAlloc)/float64(n)
-				runtime.KeepAlive(f)
 			}
-			b.ReportMetric(perObj, "B/object")
-			b.ReportMetric(beyond, "B/object-beyond-DN")
-			b.ReportMetric(float64(dnBytes)/float64(n), "DN-bytes")
-			b.ReportMetric(float64(n), "objects")
+			benchHeapPerObject(b, n, dnBytes, dnAlloc, load, func() *Fabric {
+				f := NewFabric("prod", nil, nil, nil, 0)
+				f.UseStateMetrics(c.ms)
+				return f
+			})
 		})
 	}
 }
