@@ -14,7 +14,6 @@ package apicsim
 // max_series, so it has no series refused.
 
 import (
-	"slices"
 	"strings"
 
 	"github.com/aci-exporter/aci-exporter/statedef"
@@ -101,19 +100,7 @@ func stateGauges(ms []*statedef.Metric, ut *userTruth, st *store, out map[StateK
 			if !ut.covers(o, st) {
 				continue
 			}
-			labels, v, ok := m.Series(dn, tenantOf(dn), o.Get)
-			if !ok {
-				continue
-			}
-			if m.Kind != statedef.StateSet {
-				out[stateKey(m, labels)] += v
-				continue
-			}
-			base, state := slices.Clip(labels[:len(labels)-1]), labels[len(labels)-1]
-			for _, known := range m.States {
-				out[stateKey(m, append(base, known))] += 0
-			}
-			out[stateKey(m, append(base, state))]++
+			m.Gauges(dn, tenantOf(dn), o.Get, func(labels []string, v float64) { out[stateKey(m, labels)] += v })
 		}
 	}
 }

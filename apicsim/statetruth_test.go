@@ -6,7 +6,6 @@ import (
 	"maps"
 	"net/http"
 	"net/http/httptest"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -394,17 +393,7 @@ func (mc *modelClient) series() map[StateKey]float64 {
 			if mc.classes[dn] != m.Class {
 				continue
 			}
-			labels, v, ok := m.Series(dn, tenantOf(dn), get(a))
-			switch {
-			case !ok:
-			case m.Kind == statedef.StateSet:
-				for _, st := range m.States {
-					out[stateKey(m, append(slices.Clip(labels[:len(labels)-1]), st))] += 0
-				}
-				out[stateKey(m, labels)]++
-			default:
-				out[stateKey(m, labels)] += v
-			}
+			m.Gauges(dn, tenantOf(dn), get(a), func(labels []string, v float64) { out[stateKey(m, labels)] += v })
 		}
 	}
 	return out

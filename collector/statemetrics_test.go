@@ -82,16 +82,7 @@ func (r *refState) want() map[string]float64 {
 			continue
 		}
 		for dn, attrs := range r.objs {
-			labels, v, ok := m.Series(dn, tenantOf(dn), mapAttrs(attrs))
-			if !ok {
-				continue
-			}
-			out[seriesName(m, labels)] += v
-			if m.Kind == statedef.StateSet {
-				for _, st := range m.States {
-					out[seriesName(m, append(labels[:len(labels)-1:len(labels)-1], st))] += 0
-				}
-			}
+			m.Gauges(dn, tenantOf(dn), mapAttrs(attrs), func(labels []string, v float64) { out[seriesName(m, labels)] += v })
 		}
 	}
 	return out

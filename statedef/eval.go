@@ -58,3 +58,24 @@ func (m *Metric) Entered(dn, tenant string, pre, post Attrs) ([]string, bool) {
 	labels, _, ok := m.Series(dn, tenant, post)
 	return labels, ok
 }
+
+// Gauges calls add for every gauge series one object makes under the
+// metric's rule, with what it adds: its series, and for a state set a 0
+// for each other known state of its label set, which the series exist
+// for. It is the rule over all objects at once, applied one by one; sums
+// over the objects are the gauges.
+func (m *Metric) Gauges(dn, tenant string, get Attrs, add func(labels []string, v float64)) {
+	labels, v, ok := m.Series(dn, tenant, get)
+	if !ok {
+		return
+	}
+	if m.Kind == StateSet {
+		base := labels[: len(labels)-1 : len(labels)-1]
+		for _, st := range m.States {
+			if st != labels[len(labels)-1] {
+				add(append(base, st), 0)
+			}
+		}
+	}
+	add(labels, v)
+}

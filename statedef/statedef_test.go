@@ -183,3 +183,23 @@ func TestCompileLeavesTheDefAlone(t *testing.T) {
 		t.Errorf("Number(7) = %v %v with the default scale", v, ok)
 	}
 }
+
+func TestGauges(t *testing.T) {
+	m := builtin(t, "aci_node_state")
+	got := map[string]float64{}
+	m.Gauges("topology/pod-1/node-101", "", attrs("fabricSt", "inactive"), func(labels []string, v float64) { got[strings.Join(labels, "|")] += v })
+	if len(got) != len(m.States) || got["1|101|inactive"] != 1 || got["1|101|active"] != 0 {
+		t.Errorf("state set: %v", got)
+	}
+	got = map[string]float64{}
+	m.Gauges("topology/pod-1/node-101", "", attrs("fabricSt", "rebooting"), func(labels []string, v float64) { got[strings.Join(labels, "|")] += v })
+	if len(got) != len(m.States)+1 || got["1|101|rebooting"] != 1 {
+		t.Errorf("a state outside states: %v", got)
+	}
+	got = map[string]float64{}
+	builtin(t, "aci_node_health_score").Gauges("topology/pod-1/node-101/sys/health", "", attrs("cur", "0"),
+		func(labels []string, v float64) { got[strings.Join(labels, "|")] += v })
+	if v, ok := got["1|101"]; len(got) != 1 || !ok || v != 0 {
+		t.Errorf("a value of 0 is a series: %v", got)
+	}
+}
