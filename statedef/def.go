@@ -161,7 +161,7 @@ func (m *Metric) compile() error {
 		seen[l.Name] = true
 		m.labels = append(m.labels, cl)
 	}
-	if m.hasValueLabel() && seen[d.ValueLabel] {
+	if m.HasValueLabel() && seen[d.ValueLabel] {
 		return fmt.Errorf("value_label: %q is also in labels", d.ValueLabel)
 	}
 	for _, c := range d.Where {
@@ -232,7 +232,9 @@ func (m *Metric) compileKind() error {
 	return nil
 }
 
-func (m *Metric) hasValueLabel() bool { return m.Kind == StateSet || m.Kind == Transitions }
+// HasValueLabel reports whether the last label carries Attr's value
+// (stateset, transitions).
+func (m *Metric) HasValueLabel() bool { return m.Kind == StateSet || m.Kind == Transitions }
 
 func (m *Metric) compileLabel(l Label) (label, error) {
 	cl := label{Label: l, group: -1}
@@ -313,20 +315,14 @@ func (m *Metric) LabelNames() []string {
 	for _, l := range m.labels {
 		out = append(out, l.Name)
 	}
-	if m.hasValueLabel() {
+	if m.HasValueLabel() {
 		out = append(out, m.ValueLabel)
 	}
 	return out
 }
 
-// HasValueLabel reports whether the last label carries Attr's value.
-func (m *Metric) HasValueLabel() bool { return m.hasValueLabel() }
-
 // IsCounter reports whether the metric is a counter (transitions).
 func (m *Metric) IsCounter() bool { return m.Kind == Transitions }
-
-// PerObject reports whether the kind has a series per object.
-func (m *Metric) PerObject() bool { return m.Kind == Value || m.Kind == Info || m.Kind == StateSet }
 
 // DNLabels returns the label values the DN gives (in label order, "" for
 // labels from attributes), and false when the DN does not match Def.DN.
@@ -360,19 +356,6 @@ func (m *Metric) DNLabels(dn, tenant string) ([]string, bool) {
 		}
 	}
 	return out, true
-}
-
-// UsesDN reports whether any label or the filter reads the DN.
-func (m *Metric) UsesDN() bool {
-	if m.dn != nil {
-		return true
-	}
-	for _, l := range m.labels {
-		if l.DN != "" {
-			return true
-		}
-	}
-	return false
 }
 
 // PodNode returns P and N of a DN that is topology/pod-P/node-N or starts
