@@ -211,7 +211,7 @@ func (s *state) replay(cs *classState, evs []event.Event) map[string]view {
 			} else {
 				v = view{tenant: s.tenantID(ev.Tenant)}
 				if cs.sc != nil {
-					keys[ev.DN] = s.eng.keysOf(cs.sc, ev.DN, s.tenantNames[v.tenant])
+					keys[ev.DN] = cs.sc.fillKeys(make([]uint32, len(cs.sc.metrics)), ev.DN, s.tenantNames[v.tenant])
 				}
 			}
 		}

@@ -117,10 +117,7 @@ func (cs *classState) initSlot(i uint32, dn, tenant string) {
 		cs.dnKeys = append(cs.dnKeys, 0)
 	}
 	clear(cs.slotAttrs(i))
-	keys := cs.slotKeys(i)
-	for k, sm := range cs.sc.metrics {
-		keys[k] = sm.dnKey(dn, tenant)
-	}
+	cs.sc.fillKeys(cs.slotKeys(i), dn, tenant)
 }
 
 func (cs *classState) len() int { return len(cs.index) }

@@ -258,9 +258,8 @@ func newEngine(ms []*statedef.Metric, fabric *dto.LabelPair) *engine {
 	return e
 }
 
-// keysOf returns the DN keys of an object the class does not hold.
-func (e *engine) keysOf(sc *stateClass, dn, tenant string) []uint32 {
-	keys := make([]uint32, len(sc.metrics))
+// fillKeys puts the DN keys of an object, one per metric, in keys.
+func (sc *stateClass) fillKeys(keys []uint32, dn, tenant string) []uint32 {
 	for k, sm := range sc.metrics {
 		keys[k] = sm.dnKey(dn, tenant)
 	}
@@ -363,7 +362,7 @@ func (sm *stateMetric) add(e *engine, key []byte, value float64, n int) {
 		if n < 0 {
 			return
 		}
-		s = &stateSeries{labels: sm.labels(e, key, len(sm.labelSlots)), admitted: sm.admit(1)}
+		s = &stateSeries{labels: sm.labels(e, key), admitted: sm.admit(1)}
 		sm.series[string(key)] = s
 		sm.insert(s)
 	}
@@ -415,7 +414,7 @@ func (sm *stateMetric) addState(e *engine, key []byte, n int) {
 		s = &stateSeries{states: make([]int, len(sm.def.States)), admitted: sm.admit(len(sm.def.States))}
 		for _, st := range sm.def.States {
 			k := binary.LittleEndian.AppendUint32(base[:len(base):len(base)], e.vals.id(st))
-			s.stateLbl = append(s.stateLbl, sm.labels(e, k, len(sm.labelSlots)))
+			s.stateLbl = append(s.stateLbl, sm.labels(e, k))
 		}
 		s.labels = s.stateLbl[0]
 		sm.series[string(base)] = s
@@ -430,7 +429,7 @@ func (sm *stateMetric) addState(e *engine, key []byte, n int) {
 		}
 		o := s.other[state]
 		if o == nil {
-			o = &stateSeries{labels: sm.labels(e, key, len(sm.labelSlots))}
+			o = &stateSeries{labels: sm.labels(e, key)}
 			s.other[state] = o
 		}
 		if o.n += n; o.n == 0 {
@@ -480,7 +479,7 @@ func (sm *stateMetric) drop(key string, s *stateSeries, n int) {
 }
 
 // labels makes a series' label pairs from its key, sorted by name.
-func (sm *stateMetric) labels(e *engine, key []byte, nlabels int) []*dto.LabelPair {
+func (sm *stateMetric) labels(e *engine, key []byte) []*dto.LabelPair {
 	dn := sm.dnVals[binary.LittleEndian.Uint32(key)]
 	key = key[4:]
 	names := sm.def.LabelNames()
@@ -495,7 +494,7 @@ func (sm *stateMetric) labels(e *engine, key []byte, nlabels int) []*dto.LabelPa
 		out = append(out, e.pair(names[i], v))
 	}
 	if len(key) >= 4 && sm.def.HasValueLabel() {
-		out = append(out, e.pair(names[nlabels], e.vals.names[binary.LittleEndian.Uint32(key)]))
+		out = append(out, e.pair(names[len(names)-1], e.vals.names[binary.LittleEndian.Uint32(key)]))
 	}
 	slices.SortFunc(out, func(a, b *dto.LabelPair) int { return strings.Compare(a.GetName(), b.GetName()) })
 	return out
