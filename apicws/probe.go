@@ -30,7 +30,7 @@ const confirmDelay = 3 * time.Second
 const stampLen = 47
 
 // stamp is a change stamp held without allocating: modTs, or where modTs
-// stays "never" the class's own stamp (altStamps). Stamps of one APIC
+// stays "never" the class's own stamp (event.AltStamps). Stamps of one APIC
 // share one format and offset, so they compare as text.
 type stamp struct {
 	n uint8
@@ -39,19 +39,13 @@ type stamp struct {
 
 func (st *stamp) String() string { return string(st.b[:st.n]) }
 
-// altStamps are the change stamps of objects whose modTs stays "never":
-// faults (lastTransition), health scores (updTs), ports (lastLinkStChg)
-// and BGP peers (lastFlapTs). They are fingerprint attributes, so events
-// and snapshots keep them.
-var altStamps = [...]string{"lastTransition", "updTs", "lastLinkStChg", "lastFlapTs"}
-
 // stampOf returns an object's change stamp, or "" when it has none: its
-// modTs, else the first of altStamps it carries.
+// modTs, else the first of event.AltStamps it carries.
 func stampOf(attrs []event.Attr) string {
 	if mod := attrOf(attrs, "modTs"); mod != "" && mod != "never" {
 		return mod
 	}
-	for _, name := range altStamps {
+	for _, name := range event.AltStamps {
 		if v := attrOf(attrs, name); v != "" {
 			return v
 		}
@@ -203,7 +197,7 @@ func cut(stamp string) string { return stamp[:min(len(stamp), stampLen)] }
 
 // newestObject returns the attributes of the subscription's newest object
 // (nil for none) and the count of its objects. Objects that keep modTs
-// "never" are ordered by their own stamp (altStamps), learned at the first
+// "never" are ordered by their own stamp (event.AltStamps), learned at the first
 // look; with none, the look compares counts. An APIC that
 // refuses the order is asked for the count alone from then on: the look
 // still compares counts, and says so once.
@@ -221,7 +215,7 @@ func (s *session) newestObject(ctx context.Context, sub Subscription, p *prober)
 	}
 	if err == nil && !learned && attrOf(top, "modTs") == "never" {
 		p.stamp[sub.Name] = ""
-		for _, name := range altStamps {
+		for _, name := range event.AltStamps {
 			if attrOf(top, name) != "" {
 				p.stamp[sub.Name] = name
 				break

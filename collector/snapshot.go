@@ -365,8 +365,12 @@ func (s *state) lateAdjust(cs *classState, late []event.Event) {
 // or for objects whose modTs stays "never" their own stamp.
 var (
 	modTsAt   = event.FingerprintIndex("modTs")
-	altStamps = [...]int{event.FingerprintIndex("lastTransition"), event.FingerprintIndex("updTs"),
-		event.FingerprintIndex("lastLinkStChg"), event.FingerprintIndex("lastFlapTs")}
+	altStamps = func() (at [len(event.AltStamps)]int) {
+		for i, name := range event.AltStamps {
+			at[i] = event.FingerprintIndex(name)
+		}
+		return at
+	}()
 	neverHash = hashValue("never")
 )
 

@@ -94,6 +94,12 @@ type Object struct {
 // state metrics read).
 var FingerprintAttrs = [...]string{"modTs", "lc", "severity", "lastTransition", "occur", "ack", "updTs", "lastLinkStChg", "lastFlapTs"}
 
+// AltStamps are the change stamps of objects whose modTs stays "never",
+// in the order they are looked for: faults (lastTransition), health scores
+// (updTs), ports (lastLinkStChg) and BGP peers (lastFlapTs). All are
+// fingerprint attributes.
+var AltStamps = [...]string{"lastTransition", "updTs", "lastLinkStChg", "lastFlapTs"}
+
 // FingerprintIndex returns the index of name in FingerprintAttrs, or -1.
 // Every attribute of every event is looked up here, hence a switch; it must
 // list exactly FingerprintAttrs, in their order (TestFingerprintIndex).

@@ -35,3 +35,11 @@ func TestKeep(t *testing.T) {
 		t.Error("operSt still kept after Keep(nil)")
 	}
 }
+
+func TestAltStampsAreFingerprinted(t *testing.T) {
+	for _, name := range AltStamps {
+		if FingerprintIndex(name) < 0 {
+			t.Errorf("%s is not a fingerprint attribute: events would not keep it", name)
+		}
+	}
+}
