@@ -246,9 +246,10 @@ func (s *state) replay(cs *classState, evs []event.Event) map[string]view {
 func (s *state) sweep(cs *classState, views map[string]view, count bool) {
 	r := cs.round
 	for dn, i := range cs.index {
+		pre := cs.before(i)
 		was, ok := views[dn]
 		if !ok {
-			was = cs.before(i)
+			was = pre
 		} else {
 			delete(views, dn)
 		}
@@ -257,7 +258,7 @@ func (s *state) sweep(cs *classState, views map[string]view, count bool) {
 		if !in {
 			s.remove(cs, dn, i, ts)
 		}
-		stateMoved := cs.sc != nil && s.sweepState(cs, i, was, in, count)
+		stateMoved := cs.sc != nil && s.sweepState(cs, i, pre, was, in, count)
 		if r.keep.has(i) {
 			cs.objs[i].fp = was.fp // what the exporter knew: no modification
 		}
@@ -280,23 +281,25 @@ func (s *state) sweep(cs *classState, views map[string]view, count bool) {
 	}
 }
 
-// sweepState moves an object's series from the state before the round to
-// its end, and counts the transitions a gap hid: an object in the snapshot
-// counts once when its watched value differs from what the exporter last
-// knew (was, after the replayed events), or it was not known. It reports
+// sweepState moves an object's series from the state before the round
+// (pre) to its end, and counts the transitions a gap hid: an object in the
+// snapshot counts once when its watched value differs from what the
+// exporter last knew (was, after the replayed events), or it was not known. It reports
 // whether an object in the snapshot that was known has other attributes:
 // a modification, even where no change stamp moved.
-func (s *state) sweepState(cs *classState, i uint32, was view, in, count bool) (moved bool) {
+func (s *state) sweepState(cs *classState, i uint32, pre, was view, in, count bool) (moved bool) {
 	r := cs.round
 	_, replaced := r.priorAttrs[i]
 	keep := r.keep.has(i)
-	pre := cs.before(i)
 	if pre.exists && in && !replaced && !keep && sameAttrs(was, pre) {
 		return false // untouched: nothing moves, nothing entered
 	}
 	var old, cur []uint32
 	if pre.exists {
-		old = slices.Clone(pre.attrs)
+		old = pre.attrs
+		if keep && !replaced { // the slot itself, about to be written
+			old = slices.Clone(old)
+		}
 	}
 	if in {
 		cur = cs.slotAttrs(i)
